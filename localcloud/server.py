@@ -1,0 +1,178 @@
+"""Running localcloud: in the foreground (`python -m localcloud`) or in a daemon thread of this process.
+
+`start()` is idempotent: a second call for the same data directory returns the running instance, and a
+localcloud already listening on the requested port (started by another process) is reused.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from localcloud.app import CONTROL_TOKEN_HEADER, build_app
+from localcloud.settings import LocalCloudSettings
+from localcloud.store import Store, open_store
+
+__all__ = ["LocalCloud", "LocalCloudError", "serve_forever", "start"]
+
+_START_TIMEOUT_SECONDS = 15.0
+_HTTP_TIMEOUT_SECONDS = 5.0
+
+
+class LocalCloudError(RuntimeError):
+    """localcloud could not start or be reached; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class LocalCloud:
+    """A running localcloud and the credentials and endpoints that point clients at it."""
+
+    port: int
+    data_dir: Path
+    region: str
+    account_id: str
+    access_key_id: str
+    access_key_secret: str
+    control_token: str = field(repr=False)
+    reused: bool = False
+
+    def __repr__(self) -> str:  # never print the secret
+        return f"LocalCloud(url={self.url!r}, data_dir={str(self.data_dir)!r}, account_id={self.account_id!r})"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def endpoint(self) -> str:
+        """What a Tea SDK `Config(endpoint=..., protocol="http")` takes."""
+        return f"127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that point the official clients at this localcloud."""
+        return {
+            "ALIBABA_CLOUD_ACCESS_KEY_ID": self.access_key_id,
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": self.access_key_secret,
+            "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true",
+            "AGENT_IDENTITY_REGION_ID": self.region,
+            "AGENT_IDENTITY_CONTROL_ENDPOINT": self.url,
+            "AGENT_IDENTITY_DATA_ENDPOINT": self.url,
+            "IMS_ENDPOINT": self.url,
+            "RAM_ENDPOINT": self.url,
+            "STS_ENDPOINT": self.url,
+            "LOCALCLOUD_URL": self.url,
+        }
+
+    def reset(self) -> None:
+        """Forget every resource (the root account and key stay); for tests."""
+        response = httpx.post(f"{self.url}/_localcloud/reset", headers={CONTROL_TOKEN_HEADER: self.control_token},
+                              timeout=_HTTP_TIMEOUT_SECONDS, trust_env=False)
+        response.raise_for_status()
+
+
+def describe(store: Store, settings: LocalCloudSettings, port: int, reused: bool = False) -> LocalCloud:
+    """The handle for a store's root account, served on `port`."""
+    account_id = store.meta("account_id") or ""
+    key = store.root_key(account_id)
+    if key is None:
+        raise LocalCloudError(f"the data directory {settings.data_dir} has no root key: delete it to start fresh.")
+    return LocalCloud(port, settings.data_dir, settings.region, account_id, key.id, key.secret,
+                      store.meta("control_token") or "", reused)
+
+
+def _bind(settings: LocalCloudSettings) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.host, settings.port))
+    except OSError as exc:
+        sock.close()
+        raise LocalCloudError(f"cannot listen on {settings.host}:{settings.port} ({exc.strerror}): choose another "
+                              "port with --port or LOCALCLOUD_PORT, or 0 for any free port.") from None
+    sock.listen(128)
+    return sock
+
+
+def _server(store: Store, settings: LocalCloudSettings, port_holder: list[int],
+            clock: Callable[[], float]) -> uvicorn.Server:
+    app = build_app(store, clock, settings.region, lambda: f"http://127.0.0.1:{port_holder[0]}")
+    # No access log: v2 requests carry signatures and security tokens in the query string.
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    return uvicorn.Server(config)
+
+
+def _probe(port: int) -> dict | None:
+    """The health document of a localcloud on `port`, or None if something else (or nothing) is there."""
+    try:
+        response = httpx.get(f"http://127.0.0.1:{port}/_localcloud/health", timeout=2.0, trust_env=False)
+        body = response.json()
+    except (httpx.HTTPError, ValueError):
+        return None
+    return body if isinstance(body, dict) and body.get("service") == "localcloud" else None
+
+
+_lock = threading.Lock()
+_running: dict[Path, LocalCloud] = {}
+
+
+def start(port: int | None = None, data_dir: str | Path | None = None,
+          clock: Callable[[], float] = time.time) -> LocalCloud:
+    """Serve localcloud in a daemon thread (or reuse the one already serving this data directory)."""
+    settings = LocalCloudSettings.resolve(port, data_dir)
+    with _lock:
+        running = _running.get(settings.data_dir)
+        if running is not None and settings.port in (0, running.port):
+            return running
+        if running is not None:
+            raise LocalCloudError(f"{settings.data_dir} is already served on port {running.port} in this process.")
+        handle = _reuse(settings) or _start_thread(settings, clock)
+        _running[settings.data_dir] = handle
+        return handle
+
+
+def _reuse(settings: LocalCloudSettings) -> LocalCloud | None:
+    if settings.port == 0:
+        return None
+    health = _probe(settings.port)
+    if health is None:
+        return None
+    if Path(health.get("data_dir", "")) != settings.data_dir:
+        raise LocalCloudError(f"a localcloud with data directory {health.get('data_dir')} already listens on "
+                              f"port {settings.port}: use the same --data-dir, or another port.")
+    store = open_store(settings.data_dir, time.time)
+    try:
+        return describe(store, settings, settings.port, reused=True)
+    finally:
+        store.close()
+
+
+def _start_thread(settings: LocalCloudSettings, clock: Callable[[], float]) -> LocalCloud:
+    store = open_store(settings.data_dir, clock)
+    sock = _bind(settings)
+    port = sock.getsockname()[1]
+    server = _server(store, settings, [port], clock)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"localcloud-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + _START_TIMEOUT_SECONDS
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise LocalCloudError(f"localcloud did not start on port {port} within {_START_TIMEOUT_SECONDS:.0f} s.")
+        time.sleep(0.01)
+    return describe(store, settings, port)
+
+
+def serve_forever(settings: LocalCloudSettings, on_ready: Callable[[LocalCloud], None]) -> None:
+    """Serve in the foreground until interrupted."""
+    store = open_store(settings.data_dir, time.time)
+    sock = _bind(settings)
+    port = sock.getsockname()[1]
+    server = _server(store, settings, [port], time.time)
+    on_ready(describe(store, settings, port))
+    server.run(sockets=[sock])

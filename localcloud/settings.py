@@ -1,0 +1,47 @@
+"""localcloud's own settings: read once from arguments, then the environment, then defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["DEFAULT_PORT", "LocalCloudSettings", "SettingsError"]
+
+DEFAULT_PORT = 8790
+DEFAULT_DATA_DIR = ".localcloud"
+DEFAULT_REGION = "cn-beijing"
+
+
+class SettingsError(ValueError):
+    """A localcloud setting is malformed; the message names it and says how to fix it."""
+
+
+@dataclass(frozen=True)
+class LocalCloudSettings:
+    port: int
+    data_dir: Path
+    region: str = DEFAULT_REGION
+    host: str = "127.0.0.1"  # never anything else: localcloud trusts whoever can reach it
+
+    @classmethod
+    def resolve(cls, port: int | None = None, data_dir: str | Path | None = None) -> LocalCloudSettings:
+        """Arguments win over `LOCALCLOUD_PORT` / `LOCALCLOUD_DATA_DIR` / `LOCALCLOUD_REGION`, then defaults."""
+        if port is None:
+            port = _port_from_env()
+        if not 0 <= port <= 65535:
+            raise SettingsError(f"port {port} is out of range: use 0 (any free port) to 65535.")
+        directory = Path(data_dir or os.environ.get("LOCALCLOUD_DATA_DIR") or DEFAULT_DATA_DIR)
+        region = os.environ.get("LOCALCLOUD_REGION") or DEFAULT_REGION
+        return cls(port=port, data_dir=directory.expanduser().resolve(), region=region)
+
+
+def _port_from_env() -> int:
+    raw = os.environ.get("LOCALCLOUD_PORT", "").strip()
+    if not raw:
+        return DEFAULT_PORT
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"LOCALCLOUD_PORT='{raw}' is not a port number: set it to e.g. {DEFAULT_PORT}, "
+                            "or 0 for any free port.") from None
