@@ -19,7 +19,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="serve (default): run in the foreground; env: print exports that point clients at it")
     parser.add_argument("--port", type=int, default=None,
                         help=f"port on 127.0.0.1 (env LOCALCLOUD_PORT, default {DEFAULT_PORT}; 0 = any free port)")
-    parser.add_argument("--data-dir", default=None, help="state directory (env LOCALCLOUD_DATA_DIR, default .localcloud)")
+    parser.add_argument("--data-dir", default=None,
+                        help="state directory (env LOCALCLOUD_DATA_DIR, default .localcloud)")
     return parser
 
 

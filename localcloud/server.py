@@ -155,9 +155,10 @@ def _reuse(settings: LocalCloudSettings) -> LocalCloud | None:
 
 def _start_thread(settings: LocalCloudSettings, clock: Callable[[], float]) -> LocalCloud:
     store = open_store(settings.data_dir, clock)
+    port_holder = [settings.port]
+    server = _server(store, settings, port_holder, clock)
     sock = _bind(settings)
-    port = sock.getsockname()[1]
-    server = _server(store, settings, [port], clock)
+    port = port_holder[0] = sock.getsockname()[1]
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"localcloud-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + _START_TIMEOUT_SECONDS
@@ -171,8 +172,9 @@ def _start_thread(settings: LocalCloudSettings, clock: Callable[[], float]) -> L
 def serve_forever(settings: LocalCloudSettings, on_ready: Callable[[LocalCloud], None]) -> None:
     """Serve in the foreground until interrupted."""
     store = open_store(settings.data_dir, time.time)
+    port_holder = [settings.port]
+    server = _server(store, settings, port_holder, time.time)
     sock = _bind(settings)
-    port = sock.getsockname()[1]
-    server = _server(store, settings, [port], time.time)
+    port = port_holder[0] = sock.getsockname()[1]
     on_ready(describe(store, settings, port))
     server.run(sockets=[sock])

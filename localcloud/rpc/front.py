@@ -52,8 +52,9 @@ class RpcFront:
         host_id = "localcloud"
         try:
             rpc = await _read(request)
-            service, action = self._route(rpc)
+            service = self._service(rpc)
             host_id = service.host
+            action = _action(service, rpc)
             body = self._dispatch(service, action, rpc, request_id)
         except ServiceError as error:
             return _answer(error.to_body(request_id, host_id), error.status, request_id)
@@ -63,21 +64,14 @@ class RpcFront:
             return _answer(error.to_body(request_id, host_id), 500, request_id)
         return _answer({"RequestId": request_id, **body}, 200, request_id)
 
-    def _route(self, rpc: RpcRequest) -> tuple[Service, str]:
-        query = rpc.query_dict
-        version = rpc.headers.get("x-acs-version") or query.get("Version")
-        action = rpc.headers.get("x-acs-action") or query.get("Action")
+    def _service(self, rpc: RpcRequest) -> Service:
+        version = rpc.headers.get("x-acs-version") or rpc.query_dict.get("Version")
         if not version:
             raise MissingParameter("Version")
-        if not action:
-            raise MissingParameter("Action")
         service = self.services.get(version)
         if service is None:
             raise UnknownVersion(f"Specified parameter Version '{version}' is not valid.")
-        if action not in service.actions:
-            raise UnknownAction(f"Specified api '{action}' is not found for {service.product} {version}: "
-                                "localcloud does not implement it.")
-        return service, action
+        return service
 
     def _dispatch(self, service: Service, action: str, rpc: RpcRequest, request_id: str) -> dict[str, Any]:
         now = self.clock()
@@ -87,7 +81,7 @@ class RpcFront:
             caller = authenticate(self.store, rpc, now)
         params = Params(merge_params(rpc.query, rpc.form))
         call = Call(action, params, caller, self.store, now, self.region, request_id, self.base_url())
-        if caller.kind == "assumed-role":
+        if caller.kind == "assumed-role" and action not in service.unrestricted:
             self._authorize(service, call)
         return service.actions[action](call)
 
@@ -104,6 +98,16 @@ class RpcFront:
                 detail={"AuthAction": ram_action, "AuthPrincipalType": "AssumedRoleUser",
                         "AuthPrincipalDisplayName": call.caller.arn, "NoPermissionType": decision.reason,
                         "PolicyType": "AccountLevelIdentityBasedPolicy"})
+
+
+def _action(service: Service, rpc: RpcRequest) -> str:
+    action = rpc.headers.get("x-acs-action") or rpc.query_dict.get("Action")
+    if not action:
+        raise MissingParameter("Action")
+    if action not in service.actions:
+        raise UnknownAction(f"Specified api '{action}' is not found for {service.product} {service.version}: "
+                            "localcloud does not implement it.")
+    return action
 
 
 async def _read(request: Request) -> RpcRequest:

@@ -61,4 +61,5 @@ class Service:
     host: str             # the real endpoint host, reported as HostId
     actions: Mapping[str, Handler]
     anonymous: frozenset[str] = frozenset()  # actions the SDK sends unsigned
+    unrestricted: frozenset[str] = frozenset()  # actions any signed caller may do, whatever its policies
     resource: Callable[[Call], str] = field(default=_any_resource)  # the RAM resource an action touches

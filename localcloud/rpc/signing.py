@@ -14,7 +14,7 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from localcloud.rpc.errors import AuthenticationError, IncompleteSignature, TimestampExpired
@@ -96,7 +96,7 @@ def rpc_v2_signature(params: Mapping[str, str], method: str, secret: str) -> str
 def check_request_time(value: str, now: float, name: str = "x-acs-date") -> None:
     """Reject a request time that is malformed or more than 15 minutes from `now`."""
     try:
-        when = datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+        when = datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
     except ValueError:
         raise AuthenticationError(f"The {name} '{value}' is not an ISO 8601 UTC time like 2026-01-31T12:00:00Z.",
                                   code="InvalidTimeStamp.Format") from None

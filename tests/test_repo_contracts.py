@@ -1,0 +1,37 @@
+"""Contracts between README.md, CI and the repository layout that later work relies on."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+from tests.conftest import repo_root
+
+TEST_COMMAND = "pip install -r requirements-dev.txt && python -m ruff check . && python -m pytest"
+START_COMMAND = "pip install -r requirements.txt && streamlit run app.py"
+
+
+def test_readme_and_ci_run_the_same_test_command():
+    readme = (repo_root() / "README.md").read_text()
+    ci = (repo_root() / ".ci" / "run").read_text()
+    assert TEST_COMMAND in readme
+    assert START_COMMAND in readme
+    assert any(line.strip() == TEST_COMMAND for line in ci.splitlines())
+
+
+def test_every_localcloud_env_variable_is_documented(cloud):
+    readme = (repo_root() / "README.md").read_text()
+    for name in [*cloud.env(), "LOCALCLOUD_PORT", "LOCALCLOUD_DATA_DIR", "LOCALCLOUD_REGION"]:
+        assert f"`{name}`" in readme, f"README.md does not document {name}"
+
+
+def test_local_state_and_secrets_are_ignored_by_git():
+    for path in [".localcloud/x.sqlite3", ".config.json", ".streamlit/secrets.toml"]:
+        done = subprocess.run(["git", "check-ignore", "-q", path], cwd=repo_root(), check=False)
+        assert done.returncode == 0, f"{path} is not git-ignored"
+
+
+def test_runtime_requirements_are_pinned():
+    lines = [line.split("#")[0].strip() for line in (repo_root() / "requirements.txt").read_text().splitlines()]
+    for line in filter(None, lines):
+        assert re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[0-9][\w.]*", line), f"not pinned: {line}"
