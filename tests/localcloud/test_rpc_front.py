@@ -9,6 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+import requests
+from alibabacloud_agentidentity20250901 import models as ai_models
+from alibabacloud_agentidentity20250901.client import Client as AgentIdentityClient
 from alibabacloud_ram20150501 import models as ram_models
 from alibabacloud_ram20150501.client import Client as RamClient
 from alibabacloud_sts20150401.client import Client as StsClient
@@ -84,6 +87,28 @@ def test_sdk_request_replayed_with_the_same_nonce_is_refused(fresh_cloud, monkey
     with pytest.raises(ClientException) as caught:
         client.get_caller_identity()
     assert (caught.value.code, caught.value.status_code) == ("SignatureNonceUsed", 400)
+
+
+def test_sdk_request_with_a_stale_clock_is_refused(fresh_cloud, monkeypatch):
+    stale = _acs_date(timedelta(minutes=-20))
+    monkeypatch.setattr(openapi_utils.Utils, "get_timestamp", staticmethod(lambda: stale))
+    with pytest.raises(ClientException) as caught:
+        StsClient(tea_config(fresh_cloud)).get_caller_identity()
+    assert (caught.value.code, caught.value.status_code) == ("InvalidTimeStamp.Expired", 400)
+
+
+def test_sdk_request_whose_body_is_changed_in_flight_is_refused(config, monkeypatch):
+    original = requests.Session.send
+
+    def tamper(session: requests.Session, prepared: requests.PreparedRequest, **kwargs: object):
+        prepared.body = prepared.body.replace(b"reader", b"writer")  # same length: only the signature can tell
+        return original(session, prepared, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "send", tamper)
+    with pytest.raises(ClientException) as caught:  # Agent Identity sends its parameters in the form body
+        AgentIdentityClient(config).get_workload_identity(
+            ai_models.GetWorkloadIdentityRequest(workload_identity_name="reader"))
+    assert (caught.value.code, caught.value.status_code) == ("SignatureDoesNotMatch", 400)
 
 
 def test_unknown_action_gets_the_not_found_error(fresh_cloud):
