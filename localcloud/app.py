@@ -13,15 +13,16 @@ from starlette.routing import Route
 from localcloud.rpc.front import RpcFront
 from localcloud.services import all_services, role_policy_documents
 from localcloud.store import Store
+from localcloud.urls import LocalUrls
 
 __all__ = ["CONTROL_TOKEN_HEADER", "build_app"]
 
 CONTROL_TOKEN_HEADER = "x-localcloud-control-token"
 
 
-def build_app(store: Store, clock: Callable[[], float], region: str, base_url: Callable[[], str]) -> Starlette:
+def build_app(store: Store, clock: Callable[[], float], region: str, urls: Callable[[], LocalUrls]) -> Starlette:
     """The whole emulator as one Starlette app."""
-    front = RpcFront(all_services(), store, clock, region, role_policy_documents, base_url)
+    front = RpcFront(all_services(), store, clock, region, role_policy_documents, urls)
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "service": "localcloud", "account_id": store.meta("account_id"),

@@ -19,6 +19,7 @@ import uvicorn
 from localcloud.app import CONTROL_TOKEN_HEADER, build_app
 from localcloud.settings import LocalCloudSettings
 from localcloud.store import Store, open_store
+from localcloud.urls import LocalUrls
 
 __all__ = ["LocalCloud", "LocalCloudError", "serve_forever", "start"]
 
@@ -41,6 +42,7 @@ class LocalCloud:
     access_key_id: str
     access_key_secret: str
     control_token: str = field(repr=False)
+    public_url: str | None = None
     reused: bool = False
 
     def __repr__(self) -> str:  # never print the secret
@@ -49,6 +51,10 @@ class LocalCloud:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def urls(self) -> LocalUrls:
+        return LocalUrls(internal=self.url, public=self.public_url or self.url)
 
     @property
     def endpoint(self) -> str:
@@ -67,7 +73,10 @@ class LocalCloud:
             "IMS_ENDPOINT": self.url,
             "RAM_ENDPOINT": self.url,
             "STS_ENDPOINT": self.url,
+            "OAUTH_DISCOVERY_URL": self.urls.discovery("aliyun"),
+            "DINGTALK_DISCOVERY_URL": self.urls.discovery("dingtalk"),
             "LOCALCLOUD_URL": self.url,
+            "LOCALCLOUD_PUBLIC_URL": self.urls.public,
         }
 
     def reset(self) -> None:
@@ -84,7 +93,7 @@ def describe(store: Store, settings: LocalCloudSettings, port: int, reused: bool
     if key is None:
         raise LocalCloudError(f"the data directory {settings.data_dir} has no root key: delete it to start fresh.")
     return LocalCloud(port, settings.data_dir, settings.region, account_id, key.id, key.secret,
-                      store.meta("control_token") or "", reused)
+                      store.meta("control_token") or "", settings.public_url, reused)
 
 
 def _bind(settings: LocalCloudSettings) -> socket.socket:
@@ -102,7 +111,7 @@ def _bind(settings: LocalCloudSettings) -> socket.socket:
 
 def _server(store: Store, settings: LocalCloudSettings, port_holder: list[int],
             clock: Callable[[], float]) -> uvicorn.Server:
-    app = build_app(store, clock, settings.region, lambda: f"http://127.0.0.1:{port_holder[0]}")
+    app = build_app(store, clock, settings.region, lambda: settings.urls(port_holder[0]))
     # No access log: v2 requests carry signatures and security tokens in the query string.
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
     return uvicorn.Server(config)

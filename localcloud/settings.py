@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from localcloud.urls import LocalUrls
 
 __all__ = ["DEFAULT_PORT", "LocalCloudSettings", "SettingsError"]
 
@@ -22,6 +25,7 @@ class LocalCloudSettings:
     port: int
     data_dir: Path
     region: str = DEFAULT_REGION
+    public_url: str | None = None  # where browsers reach localcloud's pages; None = its own 127.0.0.1 URL
     host: str = "127.0.0.1"  # never anything else: localcloud trusts whoever can reach it
 
     @classmethod
@@ -33,7 +37,24 @@ class LocalCloudSettings:
             raise SettingsError(f"port {port} is out of range: use 0 (any free port) to 65535.")
         directory = Path(data_dir or os.environ.get("LOCALCLOUD_DATA_DIR") or DEFAULT_DATA_DIR)
         region = os.environ.get("LOCALCLOUD_REGION") or DEFAULT_REGION
-        return cls(port=port, data_dir=directory.expanduser().resolve(), region=region)
+        return cls(port=port, data_dir=directory.expanduser().resolve(), region=region,
+                   public_url=_public_url_from_env())
+
+    def urls(self, port: int) -> LocalUrls:
+        """The URLs of a localcloud serving these settings on `port`."""
+        internal = f"http://127.0.0.1:{port}"
+        return LocalUrls(internal=internal, public=self.public_url or internal)
+
+
+def _public_url_from_env() -> str | None:
+    raw = os.environ.get("LOCALCLOUD_PUBLIC_URL", "").strip().rstrip("/")
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise SettingsError(f"LOCALCLOUD_PUBLIC_URL='{raw}' is not a base URL: use e.g. https://demo.example.com/lc "
+                            "(scheme, host and optional path; no query).")
+    return raw
 
 
 def _port_from_env() -> int:

@@ -82,6 +82,16 @@ class Store:
     def set_meta(self, key: str, value: str) -> None:
         self._run("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
+    def set_meta_once(self, key: str, value: str) -> bool:
+        """Set a meta value unless one exists; False if another writer got there first."""
+        with self._lock:
+            cursor = self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, value))
+            return cursor.rowcount == 1
+
+    def locked(self) -> threading.RLock:
+        """Hold this to make a read-check-write sequence atomic against other handlers."""
+        return self._lock
+
     # -- access keys ----------------------------------------------------------------------------
     def add_access_key(self, key: AccessKey) -> None:
         self._run(

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -28,6 +29,7 @@ from localcloud.rpc.errors import (
 from localcloud.rpc.params import Params, merge_params
 from localcloud.rpc.service import Call, Principal, Service
 from localcloud.store import Store
+from localcloud.urls import LocalUrls
 
 __all__ = ["RpcFront"]
 
@@ -41,10 +43,10 @@ class RpcFront:
     """A Starlette endpoint serving a set of services on `POST /`."""
 
     def __init__(self, services: Iterable[Service], store: Store, clock: Callable[[], float], region: str,
-                 policies: PolicySource, base_url: Callable[[], str]) -> None:
+                 policies: PolicySource, urls: Callable[[], LocalUrls]) -> None:
         self.services = {s.version: s for s in services}
         self.store, self.clock, self.region = store, clock, region
-        self.policies, self.base_url = policies, base_url
+        self.policies, self.urls = policies, urls
 
     async def handle(self, request: Request) -> JSONResponse:
         """Answer one Tea request."""
@@ -55,7 +57,8 @@ class RpcFront:
             service = self._service(rpc)
             host_id = service.host
             action = _action(service, rpc)
-            body = self._dispatch(service, action, rpc, request_id)
+            # In a worker thread: handlers may call localcloud's own HTTP endpoints (discovery, token).
+            body = await run_in_threadpool(self._dispatch, service, action, rpc, request_id)
         except ServiceError as error:
             return _answer(error.to_body(request_id, host_id), error.status, request_id)
         except Exception:  # a bug of ours: log it here, never send the traceback
@@ -80,7 +83,7 @@ class RpcFront:
         else:
             caller = authenticate(self.store, rpc, now)
         params = Params(merge_params(rpc.query, rpc.form))
-        call = Call(action, params, caller, self.store, now, self.region, request_id, self.base_url())
+        call = Call(action, params, caller, self.store, now, self.region, request_id, self.urls())
         if caller.kind == "assumed-role" and action not in service.unrestricted:
             self._authorize(service, call)
         return service.actions[action](call)

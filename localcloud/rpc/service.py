@@ -8,6 +8,7 @@ from typing import Any
 
 from localcloud.rpc.params import Params
 from localcloud.store import Store
+from localcloud.urls import LocalUrls
 
 __all__ = ["Call", "Handler", "Principal", "Service"]
 
@@ -37,7 +38,7 @@ class Call:
     now: float
     region: str
     request_id: str
-    base_url: str
+    urls: LocalUrls
 
     @property
     def account(self) -> str:

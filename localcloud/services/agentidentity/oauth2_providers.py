@@ -160,7 +160,7 @@ def create_oauth2_credential_provider(call: Call) -> dict[str, Any]:
     vendor = call.params.required("CredentialProviderVendor", choices=VENDORS)
     config = _normalised(call.params.json(_PARAM, dict, required=True), vendor)
     # Stands in for Agent Identity's own https://agentidentitydata.<region>.aliyuncs.com/oauth2/callback/<uuid>.
-    callback = url(call.params, "CallbackURL") or f"{call.base_url}/oauth2/callback/{uuid.uuid4()}"
+    callback = url(call.params, "CallbackURL") or f"{call.urls.data_plane_callback_prefix()}{uuid.uuid4()}"
     now = iso_utc(call.now)
     doc = {
         "OAuth2CredentialProviderName": name,
