@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from localcloud.rpc.front import RpcFront
 from localcloud.services import all_services, role_policy_documents
+from localcloud.services.agentidentitydata import consent_routes
 from localcloud.store import Store
 from localcloud.urls import LocalUrls
 
@@ -41,5 +42,6 @@ def build_app(store: Store, clock: Callable[[], float], region: str, urls: Calla
         Route("/", front.handle, methods=["POST"]),
         Route("/_localcloud/health", health, methods=["GET"]),
         Route("/_localcloud/reset", reset, methods=["POST"]),
+        *consent_routes(store, clock, urls),
     ]
     return Starlette(routes=routes)

@@ -10,19 +10,24 @@ from localcloud.services.ram import policies, roles
 from localcloud.services.ram.model import ROLE, find_policy, role_key
 from localcloud.store import Store
 
-__all__ = ["SERVICE", "role_policy_documents"]
+__all__ = ["SERVICE", "policies_of_role", "role_policy_documents"]
 
 
-def role_policy_documents(store: Store, principal: Principal) -> list[dict[str, Any]]:
-    """The parsed permission policies attached to the role an STS caller assumed."""
-    role = store.get(ROLE, principal.account_id, role_key(principal.role_name or ""))
-    if role is None:  # the role was deleted after the credentials were issued: nothing is allowed
+def policies_of_role(store: Store, account: str, role_name: str) -> list[dict[str, Any]]:
+    """The parsed permission policies attached to a role (none if the role is gone)."""
+    role = store.get(ROLE, account, role_key(role_name))
+    if role is None:
         return []
     documents = []
     for attachment in role["AttachedPolicies"]:
-        found = find_policy(store, principal.account_id, attachment["PolicyName"], attachment["PolicyType"])
+        found = find_policy(store, account, attachment["PolicyName"], attachment["PolicyType"])
         documents.append(json.loads(found["PolicyDocument"]))
     return documents
+
+
+def role_policy_documents(store: Store, principal: Principal) -> list[dict[str, Any]]:
+    """The policies of the role an STS caller assumed; a deleted role allows nothing."""
+    return policies_of_role(store, principal.account_id, principal.role_name or "")
 
 
 SERVICE = Service(product="Ram", code="ram", version="2015-05-01", host="ram.aliyuncs.com", actions={

@@ -13,7 +13,7 @@ from localcloud.services.ram.model import find_role
 from localcloud.store import AccessKey, Store, random_token
 from localcloud.times import iso_utc
 
-__all__ = ["SERVICE", "issue_role_credentials"]
+__all__ = ["SERVICE", "issue_role_credentials", "role_credentials_view"]
 
 _ROLE_ARN = re.compile(r"acs:ram::(\d+):role/([A-Za-z0-9.\-]{1,64})")
 _SESSION_NAME = re.compile(r"[\w.@\-]{2,64}")
@@ -31,8 +31,13 @@ def get_caller_identity(call: Call) -> dict[str, Any]:
 
 
 def issue_role_credentials(store: Store, role: dict[str, Any], account: str, session_name: str, duration: int,
-                           session_policy: str | None, now: float) -> AccessKey:
-    """Mint STS credentials for a role session; the RPC front then authorizes them by the role's policies."""
+                           session_policy: str | None, now: float,
+                           context: dict[str, Any] | None = None) -> AccessKey:
+    """Mint STS credentials for a role session; the RPC front then authorizes them by the role's policies.
+
+    `context` travels with the keys (e.g. the workload identity and user they were issued for), so the
+    services that accept them can tell on whose behalf a request comes.
+    """
     arn = f"acs:ram::{account}:assumed-role/{role['RoleName'].lower()}/{session_name}"
     key = AccessKey(
         id="STS." + random_token(28), secret=random_token(44), account_id=account, kind="sts",
@@ -40,10 +45,18 @@ def issue_role_credentials(store: Store, role: dict[str, Any], account: str, ses
         security_token="CAIS" + random_token(120, string.ascii_letters + string.digits + "+/"),
         expires_at=now + duration,
         principal={"arn": arn, "role_name": role["RoleName"], "role_id": role["RoleId"],
-                   "session_name": session_name, "session_policy": session_policy},
+                   "session_name": session_name, "session_policy": session_policy, "context": context or {}},
     )
     store.add_access_key(key)
     return key
+
+
+def role_credentials_view(key: AccessKey, role: dict[str, Any]) -> dict[str, Any]:
+    """The `Credentials` and `AssumedRoleUser` of an AssumeRole-style answer."""
+    return {"Credentials": {"AccessKeyId": key.id, "AccessKeySecret": key.secret, "SecurityToken": key.security_token,
+                            "Expiration": iso_utc(key.expires_at or 0)},
+            "AssumedRoleUser": {"Arn": key.principal["arn"],
+                                "AssumedRoleId": f"{role['RoleId']}:{key.principal['session_name']}"}}
 
 
 def _requested_role(call: Call) -> dict[str, Any]:
@@ -81,9 +94,7 @@ def assume_role(call: Call) -> dict[str, Any]:
         except policy.PolicyError as exc:
             raise InvalidParameter("Policy", f"{exc}.") from None
     key = issue_role_credentials(call.store, role, call.account, session, duration or 3600, session_policy, call.now)
-    return {"Credentials": {"AccessKeyId": key.id, "AccessKeySecret": key.secret, "SecurityToken": key.security_token,
-                            "Expiration": iso_utc(key.expires_at or call.now)},
-            "AssumedRoleUser": {"Arn": key.principal["arn"], "AssumedRoleId": f"{role['RoleId']}:{session}"}}
+    return role_credentials_view(key, role)
 
 
 def _resource(call: Call) -> str:

@@ -1,0 +1,105 @@
+"""Consent sessions: a USER_FEDERATION token the user must approve at the provider first.
+
+Life of a session (10 minutes, each step once):
+  GetResourceOAuth2Token → AuthorizationURL (`/oauth2/authorize?request_uri=…`) + SessionURI
+  browser opens the AuthorizationURL → redirected to the provider's authorize endpoint (PKCE, state)
+  provider → `/oauth2/callback/<id>` → code exchanged, token held in the session → browser redirected to
+      the workload's return URL with `session_uri` and `state` (= CustomState)
+  CompleteResourceTokenAuth(SessionURI, UserIdentifier) by the same user → the token enters the vault.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+from urllib.parse import urlencode
+
+from localcloud.services.agentidentitydata.errors import ConsentSessionError
+from localcloud.store import Store
+
+__all__ = ["SESSION_LIFETIME_SECONDS", "SESSION_URI_PREFIX", "ConsentSession", "find_by_state", "load", "save",
+           "start"]
+
+SESSION_LIFETIME_SECONDS = 600
+# The shape of the sample's session URIs (RFC 9126 request URIs); the suffix is ours.
+SESSION_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
+_KIND = "agentidentitydata.consent_session"
+_STATE_KIND = "agentidentitydata.consent_state"
+_GLOBAL = ""  # sessions are found by id from the browser, which names no account
+
+
+@dataclass(frozen=True)
+class ConsentSession:
+    id: str
+    account: str
+    workload: str
+    user_id: str
+    provider: str
+    scopes: list[str]
+    return_url: str
+    custom_state: str | None
+    custom_parameters: dict[str, str]
+    created_at: float
+    provider_state: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    code_verifier: str = field(default_factory=lambda: secrets.token_urlsafe(48))
+    status: str = "IN_PROGRESS"  # then COMPLETED or FAILED
+    opened: bool = False
+    authorized: bool = False  # the provider's callback arrived with a token
+    pending: dict[str, Any] | None = None  # that token, until CompleteResourceTokenAuth
+
+    @property
+    def uri(self) -> str:
+        return SESSION_URI_PREFIX + self.id
+
+    def expired(self, now: float) -> bool:
+        return self.status != "COMPLETED" and now > self.created_at + SESSION_LIFETIME_SECONDS
+
+    def status_at(self, now: float) -> str:
+        return "EXPIRED" if self.expired(now) else self.status
+
+    def code_challenge(self) -> str:
+        digest = hashlib.sha256(self.code_verifier.encode()).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    def return_redirect(self, **extra: str) -> str:
+        """The workload's return URL with `session_uri`, `state` and any `extra` (e.g. an error)."""
+        params = {"session_uri": self.uri, **({"state": self.custom_state} if self.custom_state else {}), **extra}
+        joiner = "&" if "?" in self.return_url else "?"
+        return f"{self.return_url}{joiner}{urlencode(params)}"
+
+
+def start(store: Store, **fields: Any) -> ConsentSession:
+    """A new session (fresh id, state and PKCE verifier), stored."""
+    session = ConsentSession(id=secrets.token_urlsafe(24), **fields)
+    store.insert(_KIND, _GLOBAL, session.id, asdict(session))
+    store.insert(_STATE_KIND, _GLOBAL, session.provider_state, {"session": session.id})
+    return session
+
+
+def save(store: Store, session: ConsentSession, **changes: Any) -> ConsentSession:
+    updated = replace(session, **changes)
+    store.replace(_KIND, _GLOBAL, session.id, asdict(updated))
+    return updated
+
+
+def _get(store: Store, session_id: str) -> ConsentSession | None:
+    doc = store.get(_KIND, _GLOBAL, session_id)
+    return ConsentSession(**doc) if doc else None
+
+
+def load(store: Store, uri: str, account: str | None = None) -> ConsentSession:
+    """The session a SessionURI names (of `account`, when given); unknown ones are an error."""
+    session_id = uri.removeprefix(SESSION_URI_PREFIX) if uri.startswith(SESSION_URI_PREFIX) else ""
+    session = _get(store, session_id) if session_id else None
+    if session is None or (account is not None and session.account != account):
+        raise ConsentSessionError("NotFound", "The consent session does not exist: start a new one.")
+    return session
+
+
+def find_by_state(store: Store, state: str) -> ConsentSession | None:
+    """The session a provider callback's `state` belongs to."""
+    doc = store.get(_STATE_KIND, _GLOBAL, state) if state else None
+    return _get(store, doc["session"]) if doc else None

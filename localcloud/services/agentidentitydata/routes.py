@@ -1,0 +1,101 @@
+"""The data plane's browser-facing routes: the AuthorizationURL it hands out, and the provider callback."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from urllib.parse import urlencode, urlsplit
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from localcloud.services.agentidentity.models import OAUTH2_PROVIDER
+from localcloud.services.agentidentitydata import consent, provider_http
+from localcloud.services.agentidentitydata.errors import ProviderUnavailable
+from localcloud.services.agentidentitydata.providers import OAuthProvider, resolve_provider
+from localcloud.store import Store
+from localcloud.urls import LocalUrls
+
+__all__ = ["consent_routes"]
+
+# Parameters of the provider request that CustomParameters may not override.
+_RESERVED = {"client_id", "redirect_uri", "response_type", "scope", "state", "code_challenge",
+             "code_challenge_method"}
+_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"}
+
+
+def _page(title: str, message: str, status: int = 400) -> HTMLResponse:
+    body = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
+            f"<body style='font-family:sans-serif;max-width:36rem;margin:4rem auto'><h1>{html.escape(title)}</h1>"
+            f"<p>{html.escape(message)}</p></body></html>")
+    return HTMLResponse(body, status_code=status, headers=_HEADERS)
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=302, headers=_HEADERS)
+
+
+def consent_routes(store: Store, clock: Callable[[], float], urls: Callable[[], LocalUrls]) -> list[Route]:
+    """`GET /oauth2/authorize?request_uri=…` and `GET /oauth2/callback/<id>` (sync: they call providers)."""
+
+    def provider_of(session: consent.ConsentSession) -> OAuthProvider:
+        doc = store.get(OAUTH2_PROVIDER.store_kind, session.account, session.provider)
+        if doc is None:
+            raise ProviderUnavailable(f"The credential provider {session.provider} was deleted.")
+        return resolve_provider(urls(), doc, clock())
+
+    def authorize(request: Request) -> Response:
+        now = clock()
+        with store.locked():  # the link works once
+            try:
+                session = consent.load(store, request.query_params.get("request_uri", ""))
+            except consent.ConsentSessionError:
+                return _page("Unknown consent link", "This consent link is not valid. Ask the agent again.")
+            if session.expired(now) or session.opened or session.status != "IN_PROGRESS":
+                return _page("Consent link used or expired", "Each consent link works once, for 10 minutes. "
+                             "Ask the agent again for a new one.")
+            session = consent.save(store, session, opened=True)
+        try:
+            provider = provider_of(session)
+        except ProviderUnavailable as exc:
+            return _page("Provider unavailable", exc.message, 502)
+        extra = {k: v for k, v in session.custom_parameters.items() if k not in _RESERVED}
+        query = {"client_id": provider.client_id, "redirect_uri": provider.callback_url, "response_type": "code",
+                 "scope": " ".join(session.scopes), "state": session.provider_state,
+                 "code_challenge": session.code_challenge(), "code_challenge_method": "S256", **extra}
+        return _redirect(f"{provider.authorize_endpoint}?{urlencode(query)}")
+
+    def callback(request: Request) -> Response:
+        now = clock()
+        with store.locked():  # the provider's state is good for one callback
+            session = consent.find_by_state(store, request.query_params.get("state", ""))
+            if session is None or session.authorized or session.status != "IN_PROGRESS" or session.expired(now):
+                return _page("Consent not recognised", "This sign-in result does not belong to a pending consent, "
+                             "or it already arrived, or it expired. Ask the agent again.")
+            session = consent.save(store, session, authorized=True)
+        return _finish(session, request)
+
+    def _finish(session: consent.ConsentSession, request: Request) -> Response:
+        if request.query_params.get("error") or not request.query_params.get("code"):
+            consent.save(store, session, status="FAILED", authorized=False)
+            return _redirect(session.return_redirect(error=request.query_params.get("error") or "access_denied"))
+        try:
+            provider = provider_of(session)
+            if urlsplit(provider.callback_url).path != request.url.path:
+                raise ProviderUnavailable("The provider called back on a URL that is not its CallbackURL.")
+            body = provider_http.token_request(provider.token_endpoint, {
+                "grant_type": "authorization_code", "code": request.query_params["code"],
+                "redirect_uri": provider.callback_url, "code_verifier": session.code_verifier},
+                provider.client_id, provider.client_secret)
+        except ProviderUnavailable as exc:
+            consent.save(store, session, status="FAILED", authorized=False)
+            return _page("Consent failed", exc.message, 502)
+        entry = {"access_token": body["access_token"], "refresh_token": body.get("refresh_token"),
+                 "scope": str(body.get("scope", "")),
+                 "expires_at": clock() + float(body.get("expires_in") or 3600)}
+        consent.save(store, session, pending=entry)
+        return _redirect(session.return_redirect())
+
+    return [Route("/oauth2/authorize", authorize, methods=["GET"]),
+            Route("/oauth2/callback/{callback_id}", callback, methods=["GET"])]
