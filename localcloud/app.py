@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from localcloud.oidc import oidc_routes
 from localcloud.rpc.front import RpcFront
 from localcloud.services import all_services, role_policy_documents
 from localcloud.services.agentidentitydata import consent_routes
@@ -42,6 +43,7 @@ def build_app(store: Store, clock: Callable[[], float], region: str, urls: Calla
         Route("/", front.handle, methods=["POST"]),
         Route("/_localcloud/health", health, methods=["GET"]),
         Route("/_localcloud/reset", reset, methods=["POST"]),
+        *oidc_routes(store, clock, urls),
         *consent_routes(store, clock, urls),
     ]
     return Starlette(routes=routes)

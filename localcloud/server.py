@@ -17,6 +17,7 @@ import httpx
 import uvicorn
 
 from localcloud.app import CONTROL_TOKEN_HEADER, build_app
+from localcloud.oidc import dingtalk_demo_app
 from localcloud.settings import LocalCloudSettings
 from localcloud.store import Store, open_store
 from localcloud.urls import LocalUrls
@@ -42,6 +43,8 @@ class LocalCloud:
     access_key_id: str
     access_key_secret: str
     control_token: str = field(repr=False)
+    dingtalk_client_id: str = ""
+    dingtalk_client_secret: str = field(default="", repr=False)
     public_url: str | None = None
     reused: bool = False
 
@@ -75,6 +78,8 @@ class LocalCloud:
             "STS_ENDPOINT": self.url,
             "OAUTH_DISCOVERY_URL": self.urls.discovery("aliyun"),
             "DINGTALK_DISCOVERY_URL": self.urls.discovery("dingtalk"),
+            "DINGTALK_CLIENT_ID": self.dingtalk_client_id,
+            "DINGTALK_CLIENT_SECRET": self.dingtalk_client_secret,
             "LOCALCLOUD_URL": self.url,
             "LOCALCLOUD_PUBLIC_URL": self.urls.public,
         }
@@ -92,8 +97,9 @@ def describe(store: Store, settings: LocalCloudSettings, port: int, reused: bool
     key = store.root_key(account_id)
     if key is None:
         raise LocalCloudError(f"the data directory {settings.data_dir} has no root key: delete it to start fresh.")
+    ding_id, ding_secret = dingtalk_demo_app(store)
     return LocalCloud(port, settings.data_dir, settings.region, account_id, key.id, key.secret,
-                      store.meta("control_token") or "", settings.public_url, reused)
+                      store.meta("control_token") or "", ding_id, ding_secret, settings.public_url, reused)
 
 
 def _bind(settings: LocalCloudSettings) -> socket.socket:
