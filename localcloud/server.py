@@ -138,9 +138,13 @@ _running: dict[Path, LocalCloud] = {}
 
 
 def start(port: int | None = None, data_dir: str | Path | None = None,
-          clock: Callable[[], float] = time.time) -> LocalCloud:
-    """Serve localcloud in a daemon thread (or reuse the one already serving this data directory)."""
-    settings = LocalCloudSettings.resolve(port, data_dir)
+          clock: Callable[[], float] = time.time, public_url: str | None = None) -> LocalCloud:
+    """Serve localcloud in a daemon thread (or reuse the one already serving this data directory).
+
+    `public_url` is where browsers reach its pages (e.g. mounted under the app's origin); it wins over
+    `LOCALCLOUD_PUBLIC_URL`.
+    """
+    settings = LocalCloudSettings.resolve(port, data_dir, public_url)
     with _lock:
         running = _running.get(settings.data_dir)
         if running is not None and settings.port in (0, running.port):

@@ -29,7 +29,8 @@ class LocalCloudSettings:
     host: str = "127.0.0.1"  # never anything else: localcloud trusts whoever can reach it
 
     @classmethod
-    def resolve(cls, port: int | None = None, data_dir: str | Path | None = None) -> LocalCloudSettings:
+    def resolve(cls, port: int | None = None, data_dir: str | Path | None = None,
+                public_url: str | None = None) -> LocalCloudSettings:
         """Arguments win over `LOCALCLOUD_PORT` / `LOCALCLOUD_DATA_DIR` / `LOCALCLOUD_REGION`, then defaults."""
         if port is None:
             port = _port_from_env()
@@ -38,7 +39,7 @@ class LocalCloudSettings:
         directory = Path(data_dir or os.environ.get("LOCALCLOUD_DATA_DIR") or DEFAULT_DATA_DIR)
         region = os.environ.get("LOCALCLOUD_REGION") or DEFAULT_REGION
         return cls(port=port, data_dir=directory.expanduser().resolve(), region=region,
-                   public_url=_public_url_from_env())
+                   public_url=_checked_public_url(public_url) if public_url else _public_url_from_env())
 
     def urls(self, port: int) -> LocalUrls:
         """The URLs of a localcloud serving these settings on `port`."""
@@ -47,9 +48,12 @@ class LocalCloudSettings:
 
 
 def _public_url_from_env() -> str | None:
-    raw = os.environ.get("LOCALCLOUD_PUBLIC_URL", "").strip().rstrip("/")
-    if not raw:
-        return None
+    raw = os.environ.get("LOCALCLOUD_PUBLIC_URL", "").strip()
+    return _checked_public_url(raw) if raw else None
+
+
+def _checked_public_url(raw: str) -> str:
+    raw = raw.strip().rstrip("/")
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
         raise SettingsError(f"LOCALCLOUD_PUBLIC_URL='{raw}' is not a base URL: use e.g. https://demo.example.com/lc "

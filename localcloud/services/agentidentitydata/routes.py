@@ -82,7 +82,8 @@ def consent_routes(store: Store, clock: Callable[[], float], urls: Callable[[], 
             return _redirect(session.return_redirect(error=request.query_params.get("error") or "access_denied"))
         try:
             provider = provider_of(session)
-            if urlsplit(provider.callback_url).path != request.url.path:
+            # Compared by suffix: browsers may reach localcloud under a path prefix of the app's origin.
+            if not urlsplit(provider.callback_url).path.endswith(request.url.path):
                 raise ProviderUnavailable("The provider called back on a URL that is not its CallbackURL.")
             body = provider_http.token_request(provider.token_endpoint, {
                 "grant_type": "authorization_code", "code": request.query_params["code"],

@@ -1,0 +1,118 @@
+"""Where the app's calls go: the real Alibaba Cloud, or localcloud on 127.0.0.1 (started here if needed)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import localcloud
+from identity.errors import SettingsError
+from identity.settings import Settings
+
+__all__ = ["CloudTarget", "connect", "prepare_process_environment"]
+
+ALIYUN_DISCOVERY_URL = "https://oauth.aliyun.com/.well-known/openid-configuration"
+
+
+def prepare_process_environment() -> None:
+    """Settle the environment before any Alibaba SDK is imported and used.
+
+    Its clients ignore NO_PROXY, so a proxy would swallow localcloud's 127.0.0.1 traffic; and the default
+    credential chain would otherwise probe the ECS metadata service.
+    """
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
+        os.environ.pop(name, None)
+    os.environ.setdefault("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+
+
+@dataclass(frozen=True)
+class CloudTarget:
+    """Resolved endpoints and credentials for one mode."""
+
+    mode: str
+    region: str
+    protocol: str                  # "http" for localcloud, "https" for Alibaba Cloud
+    control_endpoint: str
+    data_endpoint: str
+    ims_endpoint: str
+    ram_endpoint: str
+    sts_endpoint: str
+    oauth_discovery_url: str
+    data_callback_prefix: str      # Agent Identity's OAuth callback as browsers reach it
+    access_key_id: str | None = None   # None: the default credential chain
+    access_key_secret: str | None = field(default=None, repr=False)
+    dingtalk_client_id: str | None = None
+    dingtalk_client_secret: str | None = field(default=None, repr=False)
+    local: localcloud.LocalCloud | None = None
+
+    @property
+    def is_local(self) -> bool:
+        return self.mode == "local"
+
+    def banner(self) -> str:
+        """One line that says where calls go."""
+        if self.local is not None:
+            return f"Running on the built-in local cloud ({self.local.url}, account {self.local.account_id})."
+        if self.is_local:
+            return f"Running on a local cloud at {self.control_endpoint}."
+        return f"Running on Alibaba Cloud, region {self.region}."
+
+
+def _cloud_target(settings: Settings) -> CloudTarget:
+    o, region = settings.endpoint_overrides, settings.region
+    data = o.get("AGENT_IDENTITY_DATA_ENDPOINT", f"agentidentitydata.{region}.aliyuncs.com")
+    data_host = urlsplit(data).netloc or data
+    return CloudTarget(
+        mode="cloud", region=region, protocol="https",
+        control_endpoint=o.get("AGENT_IDENTITY_CONTROL_ENDPOINT", f"agentidentity.{region}.aliyuncs.com"),
+        data_endpoint=data, ims_endpoint=o.get("IMS_ENDPOINT", "ims.aliyuncs.com"),
+        ram_endpoint=o.get("RAM_ENDPOINT", "ram.aliyuncs.com"),
+        sts_endpoint=o.get("STS_ENDPOINT", f"sts.{region}.aliyuncs.com"),
+        oauth_discovery_url=o.get("OAUTH_DISCOVERY_URL", ALIYUN_DISCOVERY_URL),
+        data_callback_prefix=f"https://{data_host}/oauth2/callback/",
+        access_key_id=settings.access_key_id, access_key_secret=settings.access_key_secret,
+        dingtalk_client_id=settings.dingtalk_client_id, dingtalk_client_secret=settings.dingtalk_client_secret)
+
+
+def _local_target(settings: Settings, cloud: localcloud.LocalCloud) -> CloudTarget:
+    urls = cloud.urls
+    return CloudTarget(
+        mode="local", region=cloud.region, protocol="http", control_endpoint=cloud.endpoint,
+        data_endpoint=cloud.endpoint, ims_endpoint=cloud.endpoint, ram_endpoint=cloud.endpoint,
+        sts_endpoint=cloud.endpoint, oauth_discovery_url=urls.discovery("aliyun"),
+        data_callback_prefix=urls.data_plane_callback_prefix(), access_key_id=cloud.access_key_id,
+        access_key_secret=cloud.access_key_secret, dingtalk_client_id=cloud.dingtalk_client_id,
+        dingtalk_client_secret=cloud.dingtalk_client_secret, local=cloud)
+
+
+def _external_local_target(settings: Settings) -> CloudTarget:
+    """A localcloud someone else runs, described by `python -m localcloud env` variables."""
+    url = settings.localcloud_url or ""
+    if not (settings.access_key_id and settings.access_key_secret):
+        raise SettingsError(f"LOCALCLOUD_URL={url} is set but its keys are not: run "
+                            "`eval \"$(python -m localcloud env)\"` to set all of them, or unset LOCALCLOUD_URL.")
+    endpoint = urlsplit(url).netloc
+    public = os.environ.get("LOCALCLOUD_PUBLIC_URL") or url
+    return CloudTarget(
+        mode="local", region=settings.region, protocol="http", control_endpoint=endpoint, data_endpoint=endpoint,
+        ims_endpoint=endpoint, ram_endpoint=endpoint, sts_endpoint=endpoint,
+        oauth_discovery_url=settings.endpoint_overrides.get(
+            "OAUTH_DISCOVERY_URL", f"{url}/oauth/aliyun/.well-known/openid-configuration"),
+        data_callback_prefix=f"{public}/oauth2/callback/", access_key_id=settings.access_key_id,
+        access_key_secret=settings.access_key_secret, dingtalk_client_id=settings.dingtalk_client_id,
+        dingtalk_client_secret=settings.dingtalk_client_secret)
+
+
+def connect(settings: Settings) -> CloudTarget:
+    """The target for the settings' mode; in local mode localcloud is started (or reused) first."""
+    if not settings.is_local:
+        return _cloud_target(settings)
+    if settings.localcloud_url:
+        return _external_local_target(settings)
+    try:
+        cloud = localcloud.start(port=settings.localcloud_port, data_dir=settings.localcloud_data_dir,
+                                 public_url=settings.localcloud_public_url)
+    except (localcloud.LocalCloudError, ValueError) as exc:
+        raise SettingsError(f"The built-in local cloud could not start: {exc}") from None
+    return _local_target(settings, cloud)
