@@ -31,16 +31,20 @@ class Deployment:
     target: CloudTarget
     inputs: ProvisionInputs
     config: dict[str, Any] = field(default_factory=dict)
+    dry_run: bool = False  # plan: remember in memory, never write
 
     @classmethod
-    def load(cls, clients: Clients, settings: Settings, inputs: ProvisionInputs | None = None) -> Deployment:
-        return cls(clients, settings, clients.target, inputs or ProvisionInputs(), read_config(settings.config_json))
+    def load(cls, clients: Clients, settings: Settings, inputs: ProvisionInputs | None = None,
+             dry_run: bool = False) -> Deployment:
+        return cls(clients, settings, clients.target, inputs or ProvisionInputs(), read_config(settings.config_json),
+                   dry_run)
 
     # -- the record -------------------------------------------------------------------------------
     def record(self, **values: Any) -> None:
         """Merge values into `.config.json` now, so an interrupted run can resume."""
         self.config.update(values)
-        write_config(self.settings.config_json, self.config)
+        if not self.dry_run:
+            write_config(self.settings.config_json, self.config)
 
     def created(self) -> list[str]:
         return list(self.config.get("created", []))

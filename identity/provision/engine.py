@@ -42,7 +42,7 @@ def _quiet(report: StepReport) -> None:
 
 def plan(clients: Clients, settings: Settings, inputs: ProvisionInputs | None = None) -> list[StepReport]:
     """What apply would do, without changing anything."""
-    deployment = Deployment.load(clients, settings, inputs)
+    deployment = Deployment.load(clients, settings, inputs, dry_run=True)
     return [_planned(deployment, step) for step in STEPS]
 
 

@@ -50,6 +50,7 @@ def _role_gone(clients: Clients, config: dict) -> bool:
 
 def test_apply_then_plan_has_nothing_to_do(clients, settings):
     assert set(_statuses(provision.plan(clients, settings)).values()) == {"create", "keep"}
+    assert not settings.config_json.exists()  # plan changes nothing, not even the record
     applied = _statuses(provision.apply(clients, settings))
     assert applied == {**dict.fromkeys(CREATABLE, "created"), "caller_identity": "kept"}
     assert set(_statuses(provision.plan(clients, settings)).values()) == {"keep"}

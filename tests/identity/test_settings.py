@@ -55,7 +55,7 @@ def test_bad_values_name_the_setting_and_the_fix(tmp_path, environ, names):
 def test_a_broken_config_file_says_so(tmp_path):
     config = tmp_path / "config.yml"
     config.write_text("MCP_SERVER: [unclosed\n")
-    with pytest.raises(SettingsError, match="config.yml"):
+    with pytest.raises(SettingsError, match=r"config\.yml"):
         load_settings({}, config_file=config)
     config.write_text("- a list\n")
     with pytest.raises(SettingsError, match="NAME: value"):
