@@ -1,40 +1,43 @@
 """Agent Identity Dashboard: `streamlit run app.py`.
 
-For now this page starts the embedded localcloud and says what is coming; the Login, Chat, Credentials
-and Setup pages arrive with the next issues.
+Streamlit reads this file twice over. `streamlit run` imports it as module `app` and serves `app` below: an
+`st.App` with the pages, `/lc/…` (localcloud's browser pages on the app's own origin) and a lifespan that
+starts localcloud with the server. Then every page view runs it as `__main__` to draw the navigation, the
+shared chrome and the chosen page.
 """
 
 from __future__ import annotations
 
-import os
+from identity.cloud import prepare_process_environment
 
-# The Alibaba SDKs ignore NO_PROXY: localcloud traffic on 127.0.0.1 must not go to a proxy.
-for _proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
-    os.environ.pop(_proxy, None)
+# Before any Alibaba SDK is imported: they read proxies and credential variables at import time.
+prepare_process_environment()
 
 import streamlit as st  # noqa: E402
+from starlette.routing import Mount  # noqa: E402
 
-import localcloud  # noqa: E402
-
-
-@st.cache_resource(show_spinner="Starting localcloud…")
-def _local_cloud() -> localcloud.LocalCloud:
-    """One localcloud per Streamlit server process, shared by every session (it holds no per-user data)."""
-    return localcloud.start()
+from ui.local_proxy import LOCALCLOUD_MOUNT, LocalCloudProxy  # noqa: E402
+from ui.runtime import local_cloud_url, runtime_lifespan  # noqa: E402
 
 
-st.set_page_config(page_title="Agent Identity Dashboard", page_icon="🔐")
-st.title("Agent Identity Dashboard")
-st.write("An AI agent acting for a signed-in user with credentials from Alibaba Cloud Agent Identity, "
-         "instead of holding secrets itself.")
-try:
-    cloud = _local_cloud()
-except (localcloud.LocalCloudError, ValueError) as error:
-    st.error(f"localcloud could not start: {error}")
-else:
-    st.success(f"localcloud is running at {cloud.url} (account {cloud.account_id}).")
-st.subheader("Coming next")
-st.markdown("- **Setup**: provision the identity provider, OAuth apps, RAM role and workload identity with a click\n"
-            "- **Login**: OAuth 2.0 / OIDC with PKCE, the ID token verified\n"
-            "- **Chat**: a Qwen agent whose tools get OAuth2 tokens, API keys and STS credentials for you\n"
-            "- **Credentials**: every token's status, consent prompts and an activity log")
+def _pages() -> list[st.Page]:
+    """The pages in menu order; Setup last."""
+    return [
+        st.Page("pages/login.py", title="Login", icon=":material/login:", default=True),
+        st.Page("pages/chat.py", title="Chat", icon=":material/chat:"),
+        st.Page("pages/credentials.py", title="Credentials", icon=":material/key:"),
+        st.Page("pages/setup.py", title="Setup", icon=":material/build:"),
+    ]
+
+
+def render() -> None:
+    """One page view: page config, navigation, then the chosen page (which draws the shared chrome)."""
+    st.set_page_config(page_title="Agent Identity Dashboard", page_icon="🔐", layout="wide")
+    st.navigation(_pages()).run()
+
+
+if __name__ == "__main__":  # a page view: Streamlit runs the script as `__main__`
+    render()
+else:  # `streamlit run` imports this module to find the ASGI app
+    app = st.App(__file__, routes=[Mount(LOCALCLOUD_MOUNT, app=LocalCloudProxy(local_cloud_url))],
+                 lifespan=runtime_lifespan)
