@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from localcloud.oidc import oidc_routes
+from localcloud.request_log import RequestLog
 from localcloud.rpc.front import RpcFront
 from localcloud.services import all_services, role_policy_documents
 from localcloud.services.agentidentitydata import consent_routes
@@ -24,25 +25,37 @@ CONTROL_TOKEN_HEADER = "x-localcloud-control-token"
 
 def build_app(store: Store, clock: Callable[[], float], region: str, urls: Callable[[], LocalUrls]) -> Starlette:
     """The whole emulator as one Starlette app."""
-    front = RpcFront(all_services(), store, clock, region, role_policy_documents, urls)
+    log = RequestLog()
+    front = RpcFront(all_services(), store, clock, region, role_policy_documents, urls, log)
+
+    def authorized(request: Request) -> bool:
+        # Control routes take the control token from the data directory, not just loopback access.
+        token = request.headers.get(CONTROL_TOKEN_HEADER, "")
+        return hmac.compare_digest(token, store.meta("control_token") or "")
+
+    def refused() -> JSONResponse:
+        return JSONResponse({"error": f"send the data directory's control token in {CONTROL_TOKEN_HEADER}"},
+                            status_code=403)
+
+    async def requests_seen(request: Request) -> JSONResponse:
+        return JSONResponse({"counts": log.counts()}) if authorized(request) else refused()
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "service": "localcloud", "account_id": store.meta("account_id"),
                              "data_dir": str(store.path.parent), "region": region})
 
     async def reset(request: Request) -> JSONResponse:
-        # Destructive, so it takes the control token from the data directory, not just loopback access.
-        token = request.headers.get(CONTROL_TOKEN_HEADER, "")
-        if not hmac.compare_digest(token, store.meta("control_token") or ""):
-            return JSONResponse({"error": f"send the data directory's control token in {CONTROL_TOKEN_HEADER}"},
-                                status_code=403)
+        if not authorized(request):
+            return refused()
         store.reset()
+        log.clear()
         return JSONResponse({"status": "reset"})
 
     routes = [
         Route("/", front.handle, methods=["POST"]),
         Route("/_localcloud/health", health, methods=["GET"]),
         Route("/_localcloud/reset", reset, methods=["POST"]),
+        Route("/_localcloud/requests", requests_seen, methods=["GET"]),
         *oidc_routes(store, clock, urls),
         *consent_routes(store, clock, urls),
     ]

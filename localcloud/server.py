@@ -84,6 +84,13 @@ class LocalCloud:
             "LOCALCLOUD_PUBLIC_URL": self.urls.public,
         }
 
+    def request_counts(self) -> dict[str, int]:
+        """How many times each RPC action was answered since start (or the last reset)."""
+        response = httpx.get(f"{self.url}/_localcloud/requests", headers={CONTROL_TOKEN_HEADER: self.control_token},
+                             timeout=_HTTP_TIMEOUT_SECONDS, trust_env=False)
+        response.raise_for_status()
+        return dict(response.json()["counts"])
+
     def reset(self) -> None:
         """Forget every resource (the root account and key stay); for tests."""
         response = httpx.post(f"{self.url}/_localcloud/reset", headers={CONTROL_TOKEN_HEADER: self.control_token},

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from localcloud import policy
+from localcloud.request_log import RequestLog
 from localcloud.rpc.auth import RpcRequest, authenticate, is_signed
 from localcloud.rpc.errors import (
     InvalidParameter,
@@ -43,10 +44,11 @@ class RpcFront:
     """A Starlette endpoint serving a set of services on `POST /`."""
 
     def __init__(self, services: Iterable[Service], store: Store, clock: Callable[[], float], region: str,
-                 policies: PolicySource, urls: Callable[[], LocalUrls]) -> None:
+                 policies: PolicySource, urls: Callable[[], LocalUrls], log: RequestLog | None = None) -> None:
         self.services = {s.version: s for s in services}
         self.store, self.clock, self.region = store, clock, region
         self.policies, self.urls = policies, urls
+        self.log = log or RequestLog()
 
     async def handle(self, request: Request) -> JSONResponse:
         """Answer one Tea request."""
@@ -57,6 +59,7 @@ class RpcFront:
             service = self._service(rpc)
             host_id = service.host
             action = _action(service, rpc)
+            self.log.record(action)
             # In a worker thread: handlers may call localcloud's own HTTP endpoints (discovery, token).
             body = await run_in_threadpool(self._dispatch, service, action, rpc, request_id)
         except ServiceError as error:
