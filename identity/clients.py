@@ -70,9 +70,10 @@ class Clients:
     def __init__(self, target: CloudTarget) -> None:
         self.target = target
 
-    def _config(self, endpoint: str) -> open_api_models.Config:
+    def _config(self, endpoint: str, keys: tuple[str, str, str] | None = None) -> open_api_models.Config:
         t = self.target
         credentials: dict[str, Any] = (
+            {"access_key_id": keys[0], "access_key_secret": keys[1], "security_token": keys[2]} if keys else
             {"access_key_id": t.access_key_id, "access_key_secret": t.access_key_secret}
             if t.access_key_id else {"credential": CredentialClient()})
         return open_api_models.Config(endpoint=endpoint, protocol=t.protocol, region_id=t.region,
@@ -85,8 +86,10 @@ class Clients:
     def control(self) -> ControlClient:
         return self._build(ControlClient, self.target.control_endpoint, "AgentIdentity")
 
-    def data(self) -> DataClient:
-        return self._build(DataClient, self.target.data_endpoint, "AgentIdentityData")
+    def data(self, sts_keys: tuple[str, str, str] | None = None) -> DataClient:
+        """The data-plane client; with `sts_keys` (id, secret, token) it signs as the workload's role."""
+        config = self._config(self.target.data_endpoint, sts_keys)
+        return _Guarded(DataClient(config), "AgentIdentityData")
 
     def ims(self) -> ImsClient:
         return self._build(ImsClient, self.target.ims_endpoint, "Ims")

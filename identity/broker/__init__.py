@@ -1,0 +1,12 @@
+"""The credential broker and what it hands out: the only way tools get credentials."""
+
+from identity.broker.activity import Activity
+from identity.broker.broker import CredentialBroker
+from identity.broker.consents import PendingConsent
+from identity.broker.credentials import ApiKey, OAuth2Token, StsCredentials, WorkloadAccessToken, fingerprint
+from identity.broker.errors import ConsentError, ConsentRequired, NotProvisioned, SignInExpired
+from identity.broker.needs import CredentialNeed, default_needs
+
+__all__ = ["Activity", "ApiKey", "ConsentError", "ConsentRequired", "CredentialBroker", "CredentialNeed",
+           "NotProvisioned", "OAuth2Token", "PendingConsent", "SignInExpired", "StsCredentials",
+           "WorkloadAccessToken", "default_needs", "fingerprint"]

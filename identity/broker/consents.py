@@ -1,0 +1,87 @@
+"""Pending consents: owned by one user, found by their `state`, waited on without polling."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass, replace
+
+__all__ = ["ConsentRegistry", "PendingConsent"]
+
+# Agent Identity's consent sessions live 10 minutes (the local cloud enforces the same).
+CONSENT_LIFETIME_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class PendingConsent:
+    """One OAuth2 consent the user must give at a provider before a tool can get its token."""
+
+    state: str                     # our CustomState: unguessable, names this consent on return
+    owner: tuple[str, str]         # the user's (issuer, subject)
+    provider: str
+    scopes: tuple[str, ...]
+    authorization_url: str
+    session_uri: str
+    created_at: float
+    expires_at: float
+    status: str = "pending"        # pending → completed | declined | expired
+    detail: str = ""
+
+    def status_at(self, now: float) -> str:
+        return "expired" if self.status == "pending" and now >= self.expires_at else self.status
+
+    def seconds_left(self, now: float) -> int:
+        return max(0, int(self.expires_at - now))
+
+
+class ConsentRegistry:
+    """Process-wide, thread-safe; every read filters by owner, so no user sees another's consents."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._by_state: dict[str, PendingConsent] = {}
+
+    @staticmethod
+    def new_state() -> str:
+        return secrets.token_urlsafe(24)
+
+    def add(self, consent: PendingConsent) -> None:
+        with self._changed:
+            self._by_state[consent.state] = consent
+            self._changed.notify_all()
+
+    def get(self, state: str) -> PendingConsent | None:
+        with self._changed:
+            return self._by_state.get(state)
+
+    def open_for(self, owner: tuple[str, str], provider: str, scopes: tuple[str, ...],
+                 now: float) -> PendingConsent | None:
+        """A still-usable pending consent of this user for this provider and scopes."""
+        with self._changed:
+            return next((c for c in self._by_state.values() if c.owner == owner and c.provider == provider
+                         and c.scopes == scopes and c.status_at(now) == "pending"), None)
+
+    def of(self, owner: tuple[str, str]) -> list[PendingConsent]:
+        with self._changed:
+            return sorted((c for c in self._by_state.values() if c.owner == owner), key=lambda c: -c.created_at)
+
+    def settle(self, state: str, status: str, detail: str = "") -> PendingConsent:
+        """Mark a consent completed or declined and wake everyone waiting for it."""
+        with self._changed:
+            settled = replace(self._by_state[state], status=status, detail=detail)
+            self._by_state[state] = settled
+            self._changed.notify_all()
+            return settled
+
+    def wait(self, state: str, timeout: float) -> PendingConsent | None:
+        """Block until the consent is no longer pending (or `timeout`); woken by `settle`, not by polling."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._by_state.get(state) is None
+                                   or self._by_state[state].status != "pending", timeout)
+            return self._by_state.get(state)
+
+    def forget(self, owner: tuple[str, str]) -> None:
+        with self._changed:
+            for state in [s for s, c in self._by_state.items() if c.owner == owner]:
+                del self._by_state[state]
+            self._changed.notify_all()

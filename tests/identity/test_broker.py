@@ -1,0 +1,211 @@
+"""The credential broker against localcloud over real HTTP, and the consent return route it serves."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import httpx
+import jwt
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+
+import localcloud
+from identity import provision
+from identity.broker import ConsentRequired, CredentialBroker
+from identity.broker.return_route import consent_return_route
+from identity.clients import Clients
+from identity.cloud import connect
+from identity.users import SignedInUser
+from tests.identity.conftest import local_settings
+from tests.localcloud.browser import Browser, pkce_pair, query_of
+
+MCP = ("test-provider-for-mcp-oauth", ("profile", "openid", "aliuid", "/acs/mcp-server"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class App:
+    """The pieces of the app a test needs: settings, broker, and the return route's server."""
+
+    url: str
+    broker: CredentialBroker
+    settings: object
+    clients: Clients
+    cloud: localcloud.LocalCloud
+    users: dict[str, SignedInUser]  # browser cookie → user: stands in for the login-session store
+    browsers: list[Browser]
+
+
+@pytest.fixture
+def app(fresh_cloud: localcloud.LocalCloud, tmp_path) -> Iterator[App]:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = local_settings(fresh_cloud, tmp_path, APP_REDIRECT_URI=url)
+    clients = Clients(connect(settings))
+    provision.apply(clients, settings)
+    holder = App(url, CredentialBroker(clients, settings), settings, clients, fresh_cloud, {}, [])
+
+    def user_of(request: Request) -> SignedInUser | None:
+        return holder.users.get(request.cookies.get("test_session", ""))
+
+    route = consent_return_route(user_of, lambda: holder.broker, lambda: url)
+    server = uvicorn.Server(uvicorn.Config(Starlette(routes=[route]), host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    yield holder
+    for browser in holder.browsers:
+        browser.close()
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def sign_in(app: App, username: str) -> tuple[SignedInUser, Browser]:
+    """A real sign-in at localcloud (PKCE); the broker trusts verified users, so we decode the ID token."""
+    browser, (verifier, challenge) = Browser(), pkce_pair()
+    app.browsers.append(browser)
+    client_id = provision.read_config(app.settings.config_json)["inbound_app_id"]
+    redirect = app.settings.inbound_redirect_uri
+    start = browser.get(f"{app.cloud.urls.issuer('aliyun')}/authorize?" + urlencode({
+        "client_id": client_id, "redirect_uri": redirect, "response_type": "code", "scope": "openid profile aliuid",
+        "state": "s", "nonce": "n", "code_challenge": challenge, "code_challenge_method": "S256"}))
+    code = query_of(browser.sign_in_and_decide(start, username, "demo", "approve", redirect))["code"]
+    tokens = browser.http.post(app.cloud.urls.oauth_endpoint("aliyun", "token"), data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": redirect, "client_id": client_id,
+        "code_verifier": verifier}).json()
+    claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
+    user = SignedInUser(claims["iss"], claims["sub"], claims.get("name", username), float(claims["exp"]),
+                        tokens["id_token"], claims)
+    app.users[username] = user
+    browser.http.cookies.set("test_session", username, domain="127.0.0.1")
+    return user, browser
+
+
+def _calls(cloud: localcloud.LocalCloud, before: dict[str, int]) -> dict[str, int]:
+    after = cloud.request_counts()
+    return {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+
+
+def test_cached_credentials_cost_zero_calls(app):
+    alice, _ = sign_in(app, "alice")
+    before = app.cloud.request_counts()
+    key = app.broker.api_key(alice, "test-provider-api-key")
+    assert _calls(app.cloud, before) == {"GetWorkloadAccessTokenForJWT": 1, "AssumeRoleForWorkloadIdentity": 1,
+                                         "GetResourceAPIKey": 1}
+    before = app.cloud.request_counts()
+    assert app.broker.api_key(alice, "test-provider-api-key") == key
+    assert app.broker.sts_credentials(alice).security_token
+    assert _calls(app.cloud, before) == {}
+    assert [a.outcome for a in app.broker.log.of(alice.key)][:2] == ["cache hit", "cache hit"]
+
+
+def test_consent_through_the_broker_and_the_return_route(app):
+    alice, browser = sign_in(app, "alice")
+    with pytest.raises(ConsentRequired) as raised:
+        app.broker.oauth2_token(alice, *MCP)
+    consent = raised.value.consent
+    assert consent.owner == alice.key and consent.authorization_url.startswith(app.cloud.urls.public)
+    waiter = ThreadPoolExecutor(1).submit(app.broker.wait_for_consent, alice, consent.state, 30)
+    landed = browser.sign_in_and_decide(browser.get(consent.authorization_url), "alice", "demo", "approve",
+                                        f"{app.url}/callback")
+    page = browser.get(landed)
+    assert page.status_code == 200 and "connected" in page.text
+    assert waiter.result(timeout=30).status == "completed"
+    before = app.cloud.request_counts()
+    token = app.broker.oauth2_token(alice, *MCP)
+    assert token.value and _calls(app.cloud, before) == {}
+    assert jwt.decode(token.value, options={"verify_signature": False})["sub"] == alice.subject
+
+
+def test_bob_cannot_complete_alices_consent_from_his_browser(app):
+    alice, _ = sign_in(app, "alice")
+    _, bob_browser = sign_in(app, "bob")
+    with pytest.raises(ConsentRequired) as raised:
+        app.broker.oauth2_token(alice, *MCP)
+    landed = bob_browser.sign_in_and_decide(bob_browser.get(raised.value.consent.authorization_url), "bob", "demo",
+                                            "approve", f"{app.url}/callback")
+    page = bob_browser.get(landed)
+    assert page.status_code == 403 and "another user" in page.text
+    assert app.broker.consents.get(raised.value.consent.state).status == "pending"
+    with pytest.raises(ConsentRequired):
+        app.broker.oauth2_token(alice, *MCP)
+
+
+@pytest.mark.parametrize("query", [{}, {"state": "made-up", "session_uri": "urn:x"}])
+def test_unknown_or_stateless_returns_complete_nothing(app, query):
+    _, browser = sign_in(app, "alice")
+    page = browser.get(f"{app.url}/callback?{urlencode(query)}")
+    assert page.status_code in (400, 404) and "Nothing was completed" in page.text
+
+
+def test_return_without_a_login_session_is_refused(app):
+    alice, _ = sign_in(app, "alice")
+    with pytest.raises(ConsentRequired) as raised:
+        app.broker.oauth2_token(alice, *MCP)
+    stranger = httpx.get(f"{app.url}/callback", params={"state": raised.value.consent.state}, timeout=10,
+                         trust_env=False)
+    assert stranger.status_code == 401
+
+
+def test_declined_consent_wakes_the_waiter_and_stores_nothing(app):
+    alice, browser = sign_in(app, "alice")
+    with pytest.raises(ConsentRequired) as raised:
+        app.broker.oauth2_token(alice, *MCP)
+    landed = browser.sign_in_and_decide(browser.get(raised.value.consent.authorization_url), "alice", "demo",
+                                        "deny", f"{app.url}/callback")
+    page = browser.get(landed)
+    assert page.status_code == 200 and "declined" in page.text
+    assert app.broker.wait_for_consent(alice, raised.value.consent.state, 5).status == "declined"
+    again = browser.get(landed)
+    assert again.status_code == 409
+
+
+def test_expired_credentials_are_replaced(app):
+    alice, _ = sign_in(app, "alice")
+    first = app.broker.api_key(alice, "test-provider-api-key")
+    now = [time.time()]
+    app.broker.clock = lambda: now[0]
+    now[0] = first.expires_at - 30  # inside the leeway: must not be handed out any more
+    before = app.cloud.request_counts()
+    second = app.broker.api_key(alice, "test-provider-api-key")
+    assert second.expires_at > first.expires_at
+    assert _calls(app.cloud, before) == {"GetResourceAPIKey": 1}  # workload token and STS keys still good
+
+
+def test_sign_out_forgets_the_users_credentials(app):
+    alice, _ = sign_in(app, "alice")
+    app.broker.api_key(alice, "test-provider-api-key")
+    app.broker.forget_user(alice)
+    before = app.cloud.request_counts()
+    app.broker.api_key(alice, "test-provider-api-key")
+    assert _calls(app.cloud, before)["GetWorkloadAccessTokenForJWT"] == 1
+
+
+def test_two_users_in_parallel_never_share_credentials(app):
+    users = [sign_in(app, name)[0] for name in ("alice", "bob")]
+
+    def everything(user: SignedInUser) -> tuple:
+        wat = app.broker.workload_token(user)
+        return user, wat, app.broker.sts_credentials(user), app.broker.api_key(user, "test-provider-api-key")
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(everything, users * 4))
+    for user, wat, sts, _ in results:
+        assert jwt.decode(wat.value, options={"verify_signature": False})["uid"] == user.subject
+        assert all(other_sts.access_key_id != sts.access_key_id for u, _, other_sts, _ in results if u != user)
+    assert {a.user for a in app.broker.log.of(users[0].key)} == {users[0].key}
