@@ -16,6 +16,7 @@ from typing import Any
 import anyio
 import streamlit as st
 
+from identity.broker import CredentialBroker
 from identity.clients import Clients
 from identity.cloud import CloudTarget, connect
 from identity.errors import IdentityError, SettingsError
@@ -33,13 +34,15 @@ class AppRuntime:
     settings: Settings
     target: CloudTarget
     clients: Clients
+    broker: CredentialBroker
 
 
 def build_runtime(environ: Mapping[str, str], secrets: Mapping[str, Any]) -> AppRuntime:
     """Resolve the settings, connect (starting localcloud in local mode) and make the client factory."""
     settings = load_settings(environ, secrets=secrets)
     target = connect(settings)
-    return AppRuntime(settings=settings, target=target, clients=Clients(target))
+    clients = Clients(target)
+    return AppRuntime(settings=settings, target=target, clients=clients, broker=CredentialBroker(clients, settings))
 
 
 def _secrets() -> dict[str, Any]:
