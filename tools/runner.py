@@ -1,0 +1,63 @@
+"""Running a tool for the signed-in user: resolve its credential through the broker, call it, report.
+
+ConsentRequired is not swallowed: it goes up to the agent loop, which shows the consent and waits. Every
+other failure becomes the tool's result text, so the model can tell the user what went wrong.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from identity.broker import ConsentRequired, CredentialBroker
+from identity.errors import IdentityError
+from identity.users import SignedInUser
+from tools.base import Tool, ToolContext, ToolError
+
+__all__ = ["ToolOutcome", "call_tool", "resolve_credential"]
+
+
+@dataclass(frozen=True)
+class ToolOutcome:
+    tool: str
+    ok: bool
+    content: str
+    credential_kind: str
+    provider: str
+    fingerprint: str
+    latency_ms: float
+
+
+def resolve_credential(tool: Tool, user: SignedInUser, broker: CredentialBroker) -> Any:
+    """The credential the tool declares, from the broker, for this user (ConsentRequired propagates)."""
+    spec, settings = tool.credential, broker.settings
+    if spec.kind == "api_key":
+        return broker.api_key(user, spec.provider(settings))
+    if spec.kind == "sts":
+        return broker.sts_credentials(user)
+    if spec.kind == "oauth2":
+        return broker.oauth2_token(user, spec.provider(settings), spec.scopes, flow=spec.flow)
+    raise ToolError(f"{tool.name} declares an unknown credential kind {spec.kind!r}")
+
+
+def call_tool(tool: Tool, arguments: Mapping[str, Any], user: SignedInUser, broker: CredentialBroker,
+              endpoints: Mapping[str, str]) -> ToolOutcome:
+    """Run one tool call; raises ConsentRequired, otherwise always returns an outcome."""
+    started = time.perf_counter()
+    provider = tool.credential.provider(broker.settings)
+    fingerprint = ""
+    try:
+        credential = resolve_credential(tool, user, broker)
+        fingerprint = getattr(credential, "fingerprint", "")
+        context = ToolContext(credential, broker.settings, dict(endpoints))
+        content, ok = tool.function(context, **dict(arguments)), True
+    except ConsentRequired:
+        raise
+    except (IdentityError, ToolError) as error:
+        content, ok = f"{tool.name} failed: {error}", False
+    except TypeError as error:  # the model sent arguments the function does not take
+        content, ok = f"{tool.name} was called with bad arguments: {error}", False
+    latency = round((time.perf_counter() - started) * 1000, 1)
+    return ToolOutcome(tool.name, ok, content, tool.credential.kind, provider, fingerprint, latency)
