@@ -11,7 +11,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from localcloud.oidc import oidc_routes
+from localcloud.oss import oss_routes
 from localcloud.request_log import RequestLog
+from localcloud.resources import ResourceCenter, resource_routes
 from localcloud.rpc.front import RpcFront
 from localcloud.services import all_services, role_policy_documents
 from localcloud.services.agentidentitydata import consent_routes
@@ -26,6 +28,7 @@ CONTROL_TOKEN_HEADER = "x-localcloud-control-token"
 def build_app(store: Store, clock: Callable[[], float], region: str, urls: Callable[[], LocalUrls]) -> Starlette:
     """The whole emulator as one Starlette app."""
     log = RequestLog()
+    resource_center = ResourceCenter(store, clock, urls)
     front = RpcFront(all_services(), store, clock, region, role_policy_documents, urls, log)
 
     def authorized(request: Request) -> bool:
@@ -58,5 +61,8 @@ def build_app(store: Store, clock: Callable[[], float], region: str, urls: Calla
         Route("/_localcloud/requests", requests_seen, methods=["GET"]),
         *oidc_routes(store, clock, urls),
         *consent_routes(store, clock, urls),
+        *resource_routes(store, clock, urls, resource_center),
+        *oss_routes(store, clock),  # last: `/{bucket}/{key}` would otherwise look like any two-segment path
     ]
-    return Starlette(routes=routes)
+    # The mounted MCP app's own lifespan never runs: localcloud's builds it and runs its session manager.
+    return Starlette(routes=routes, lifespan=resource_center.lifespan)

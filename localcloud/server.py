@@ -18,6 +18,7 @@ import uvicorn
 
 from localcloud.app import CONTROL_TOKEN_HEADER, build_app
 from localcloud.oidc import dingtalk_demo_app
+from localcloud.resources import MCP_ENDPOINT_PATH, SERVICES_PATH
 from localcloud.settings import LocalCloudSettings
 from localcloud.store import Store, open_store
 from localcloud.urls import LocalUrls
@@ -76,12 +77,16 @@ class LocalCloud:
             "IMS_ENDPOINT": self.url,
             "RAM_ENDPOINT": self.url,
             "STS_ENDPOINT": self.url,
+            "OSS_ENDPOINT": self.url,
             "OAUTH_DISCOVERY_URL": self.urls.discovery("aliyun"),
             "DINGTALK_DISCOVERY_URL": self.urls.discovery("dingtalk"),
             "DINGTALK_CLIENT_ID": self.dingtalk_client_id,
             "DINGTALK_CLIENT_SECRET": self.dingtalk_client_secret,
             "LOCALCLOUD_URL": self.url,
             "LOCALCLOUD_PUBLIC_URL": self.urls.public,
+            "MCP_SERVER": f"{self.url}{MCP_ENDPOINT_PATH}",
+            "LOCALCLOUD_SERVICES_URL": f"{self.url}{SERVICES_PATH}",
+            "DINGTALK_API_BASE": self.url,
         }
 
     def request_counts(self) -> dict[str, int]:
