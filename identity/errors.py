@@ -6,7 +6,9 @@ Tree::
     ├── SettingsError        a setting is missing or malformed (names it and says how to fix it)
     ├── CloudError           an Alibaba Cloud (or localcloud) API refused or failed a call
     │                        (keeps the service's code, message, HTTP status and request id)
-    └── ProvisioningError    a provisioning step failed (wraps the CloudError of that step)
+    ├── ProvisioningError    a provisioning step failed (wraps the CloudError of that step)
+    └── SignInError          (identity.signin) a sign-in failed or an ID token was refused; says why
+        └── UnknownSigningKey    the token's `kid` is not in the provider's JWKS (it is fetched once more)
 """
 
 from __future__ import annotations

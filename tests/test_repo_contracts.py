@@ -26,7 +26,8 @@ def test_every_localcloud_env_variable_is_documented(cloud):
 
 
 def test_local_state_and_secrets_are_ignored_by_git():
-    for path in [".localcloud/x.sqlite3", ".config.json", ".streamlit/secrets.toml"]:
+    for path in [".localcloud/x.sqlite3", ".appstate/login_sessions.sqlite3", ".config.json",
+                 ".streamlit/secrets.toml"]:
         done = subprocess.run(["git", "check-ignore", "-q", path], cwd=repo_root(), check=False)
         assert done.returncode == 0, f"{path} is not git-ignored"
 

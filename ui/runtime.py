@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,14 +16,18 @@ from typing import Any
 
 import anyio
 import streamlit as st
+from starlette.requests import Request
 
 from identity.broker import CredentialBroker
 from identity.clients import Clients
 from identity.cloud import CloudTarget, connect
 from identity.errors import IdentityError, SettingsError
 from identity.settings import Settings, load_settings
+from identity.signin import APP_STATE_DIRNAME, LoginSessionStore, request_user
+from identity.users import SignedInUser
 
-__all__ = ["AppRuntime", "build_runtime", "get_runtime", "local_cloud_url", "runtime_lifespan"]
+__all__ = ["AppRuntime", "app_state_dir", "app_url", "build_runtime", "consent_user", "current_broker", "get_runtime",
+           "local_cloud_url", "login_sessions", "runtime_lifespan", "secure_cookies"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -35,6 +40,7 @@ class AppRuntime:
     target: CloudTarget
     clients: Clients
     broker: CredentialBroker
+    sessions: LoginSessionStore
 
 
 def build_runtime(environ: Mapping[str, str], secrets: Mapping[str, Any]) -> AppRuntime:
@@ -42,7 +48,13 @@ def build_runtime(environ: Mapping[str, str], secrets: Mapping[str, Any]) -> App
     settings = load_settings(environ, secrets=secrets)
     target = connect(settings)
     clients = Clients(target)
-    return AppRuntime(settings=settings, target=target, clients=clients, broker=CredentialBroker(clients, settings))
+    return AppRuntime(settings=settings, target=target, clients=clients, broker=CredentialBroker(clients, settings),
+                      sessions=LoginSessionStore.in_directory(app_state_dir(settings)))
+
+
+def app_state_dir(settings: Settings) -> Path:
+    """Where the app keeps its own state (login sessions): `.appstate/` beside localcloud's data directory."""
+    return settings.localcloud_data_dir.parent / APP_STATE_DIRNAME
 
 
 def _secrets() -> dict[str, Any]:
@@ -71,6 +83,22 @@ def local_cloud_url() -> str | None:
     return local.url if local is not None else None
 
 
+def login_sessions() -> LoginSessionStore | None:
+    """The login session store for the sign-in routes, or None when the settings are bad (pages say why)."""
+    try:
+        return get_runtime().sessions
+    except IdentityError:
+        return None
+
+
+def secure_cookies() -> bool:
+    """Whether cookies get `Secure`: the app's public URL is https."""
+    try:
+        return get_runtime().settings.app_url.startswith("https://")
+    except IdentityError:
+        return False
+
+
 @asynccontextmanager
 async def runtime_lifespan(_app: object) -> AsyncIterator[None]:
     """`st.App` lifespan: build the runtime as the server starts, so `/lc/…` answers before any page view."""
@@ -79,3 +107,24 @@ async def runtime_lifespan(_app: object) -> AsyncIterator[None]:
     except IdentityError as exc:
         _LOG.warning("The app could not start its runtime; every page will say why: %s", exc)
     yield
+
+
+def consent_user(request: Request) -> SignedInUser | None:
+    """The signed-in user of the browser making an app-route request (its login-session cookie)."""
+    try:
+        sessions = get_runtime().sessions
+    except IdentityError:
+        return None
+    return request_user(sessions, request, time.time())
+
+
+def current_broker() -> CredentialBroker:
+    return get_runtime().broker
+
+
+def app_url() -> str:
+    """The app's public URL, for links back from route pages."""
+    try:
+        return get_runtime().settings.app_url
+    except IdentityError:
+        return "/"

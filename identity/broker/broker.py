@@ -44,6 +44,8 @@ class CredentialBroker:
     def __init__(self, clients: Clients, settings: Settings, clock: Callable[[], float] = time.time) -> None:
         self.clients, self.settings, self.clock = clients, settings, clock
         self.cache, self.consents, self.log = CredentialCache(), ConsentRegistry(), ActivityLog()
+        # OAuth2 credentials the user disconnected: the next request forces a fresh consent.
+        self._disconnected: set[CacheKey] = set()
 
     # -- plumbing ---------------------------------------------------------------------------------
     def workload(self) -> str:
@@ -149,6 +151,7 @@ class CredentialBroker:
                      custom_parameters: dict[str, str] | None = None) -> OAuth2Token:
         """An OAuth2 token; raises ConsentRequired at once when the user must approve first."""
         key = self._key(user, "oauth2", provider, scopes)
+        force = force or key in self._disconnected
         found = None if force else self._cached(user, key)
         if found is not None:
             return found
@@ -168,6 +171,7 @@ class CredentialBroker:
             custom_state=state if federated else None, custom_parameters=custom_parameters)
         body = self._call(user, "GetResourceOAuth2Token", key.provider,
                           lambda: self._as_role(user).get_resource_oauth2_token(request).body)
+        self._disconnected.discard(key)  # the forced request was made: from now on the vault's answer counts
         if body.access_token:
             return self._keep_token(key, body)
         raise ConsentRequired(self._pending(user, state, key.provider, key.scopes, body))
@@ -232,15 +236,20 @@ class CredentialBroker:
         return self.consents.wait(state, timeout)
 
     # -- housekeeping -----------------------------------------------------------------------------------
-    def disconnect(self, user: SignedInUser, provider: str, scopes: tuple[str, ...]) -> None:
-        """Forget a provider's token here; the next use asks for consent again (ForceAuthentication)."""
-        self.cache.drop(self._key(user, "oauth2", provider, scopes))
-        self._record(user, "disconnect", provider, "ok", time.perf_counter())
+    def disconnect(self, user: SignedInUser, kind: str, provider: str = "", scopes: tuple[str, ...] = ()) -> None:
+        """Forget a credential here. For OAuth2 the next use asks for consent again (ForceAuthentication);
+        API keys and STS keys are simply fetched anew."""
+        key = self._key(user, kind, provider, scopes)
+        self.cache.drop(key)
+        if kind == "oauth2":
+            self._disconnected.add(key)
+        self._record(user, "disconnect", provider or kind, "ok", time.perf_counter())
 
     def forget_user(self, user: SignedInUser) -> None:
         """Sign-out: drop every cached credential and pending consent of this user."""
         self.cache.forget_user(user.key)
         self.consents.forget(user.key)
+        self._disconnected = {k for k in self._disconnected if k.user != user.key}
 
 
 def _parse_time(value: str | None, default: float) -> float:

@@ -1,0 +1,119 @@
+"""The sign-in routes on the Streamlit server: the cookie is set and cleared here, outside any script run.
+
+A Streamlit script cannot set a cookie (it answers over a websocket), so the Login page asks the browser to
+load `/auth/session?ticket=…` (an `<img>`), whose response carries the HttpOnly cookie; `/auth/logout`
+clears it. `/oauth2callback` is the sign-in popup's landing page: streamlit-oauth's script reads the
+popup's URL and closes it, so the page only needs to be small and not load the whole app.
+
+These paths come before Streamlit's own routes in `st.App`, so they replace its native `st.login`
+routes of the same names, which this app does not use.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from identity.errors import IdentityError
+from identity.signin.sessions import SESSION_COOKIE, LoginSessionStore
+from identity.users import SignedInUser
+
+__all__ = ["CALLBACK_PATH", "LOGOUT_PATH", "SESSION_PATH", "clear_cookie_header", "request_user",
+           "session_cookie_header", "signin_routes"]
+
+SESSION_PATH = "/auth/session"
+LOGOUT_PATH = "/auth/logout"
+CALLBACK_PATH = "/oauth2callback"
+
+Sessions = Callable[[], LoginSessionStore | None]
+_NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+# Browsers say where a request comes from; a ticket or a sign-out from another site is refused.
+_ALLOWED_FETCH_SITES = frozenset({"same-origin", "none"})
+_CALLBACK_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Signing you in…</title></head>
+<body style="font-family:sans-serif;max-width:32rem;margin:4rem auto;text-align:center">
+<h1>Signing you in…</h1>
+<p>This window closes by itself. If it stays open, close it and go back to the app.</p>
+</body></html>
+"""
+# The popup's URL holds the authorization code: nothing on this page may load, frame it or leak a Referer.
+_CALLBACK_HEADERS = {**_NO_STORE, "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY",
+                     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
+
+
+def session_cookie_header(session_id: str, *, secure: bool) -> str:
+    """`Set-Cookie` for a login session: HttpOnly, SameSite=Lax, the whole app (`Path=/`), a browser-session cookie."""
+    return f"{SESSION_COOKIE}={session_id}; Path=/; HttpOnly; SameSite=Lax" + ("; Secure" if secure else "")
+
+
+def clear_cookie_header(*, secure: bool) -> str:
+    """`Set-Cookie` that makes the browser drop the login cookie."""
+    return f"{SESSION_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax" + ("; Secure" if secure else "")
+
+
+def request_user(store: LoginSessionStore, request: Request, now: float) -> SignedInUser | None:
+    """The signed-in user of the browser making `request` (its `aid_session` cookie), or None; for app routes."""
+    return store.user(request.cookies.get(SESSION_COOKIE), now)
+
+
+def _from_this_site(request: Request) -> bool:
+    site = request.headers.get("sec-fetch-site")
+    return site is None or site in _ALLOWED_FETCH_SITES
+
+
+def _plain(status: int, message: str) -> Response:
+    return Response(message + "\n", status_code=status, media_type="text/plain", headers=_NO_STORE)
+
+
+async def _store(sessions: Sessions) -> LoginSessionStore | None:
+    # The first call may build the runtime (and start localcloud): keep it off the event loop.
+    try:
+        return await anyio.to_thread.run_sync(sessions)
+    except IdentityError:
+        return None
+
+
+def signin_routes(sessions: Sessions, *, secure: Callable[[], bool] = lambda: False,
+                  clock: Callable[[], float] = time.time) -> list[Route]:
+    """`GET /auth/session?ticket=…`, `GET /auth/logout` and `GET /oauth2callback`.
+
+    `sessions()` returns the login session store (None when the app has none: a bad setting); `secure()`
+    says whether cookies get `Secure` (the app is served over https).
+    """
+
+    async def open_session(request: Request) -> Response:
+        store = await _store(sessions)
+        if store is None:
+            return _plain(503, "Sign-in is not available: the app's settings are invalid.")
+        if not _from_this_site(request):
+            return _plain(403, "A login cookie is only handed out to the app's own pages.")
+        ticket = request.query_params.get("ticket")
+        session_id = await anyio.to_thread.run_sync(store.redeem_ticket, ticket, clock())
+        if session_id is None:
+            return _plain(404, "This sign-in ticket is unknown, used or expired.")
+        return Response(status_code=204, headers={**_NO_STORE,
+                                                  "Set-Cookie": session_cookie_header(session_id, secure=secure())})
+
+    async def logout(request: Request) -> Response:
+        if not _from_this_site(request):
+            return _plain(403, "Sign out from the app's own pages.")
+        store = await _store(sessions)
+        if store is not None:
+            await anyio.to_thread.run_sync(store.delete, request.cookies.get(SESSION_COOKIE))
+        # A person who typed the URL goes back to the app; the Login page's <img> just needs the header.
+        response: Response = (RedirectResponse("/", status_code=303)
+                              if request.headers.get("sec-fetch-dest") == "document" else Response(status_code=204))
+        response.headers.update(_NO_STORE)
+        response.headers["Set-Cookie"] = clear_cookie_header(secure=secure())
+        return response
+
+    async def callback(request: Request) -> Response:
+        return HTMLResponse(_CALLBACK_PAGE, headers=_CALLBACK_HEADERS)
+
+    return [Route(SESSION_PATH, open_session, methods=["GET"]), Route(LOGOUT_PATH, logout, methods=["GET"]),
+            Route(CALLBACK_PATH, callback, methods=["GET"])]

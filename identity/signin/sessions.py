@@ -1,0 +1,158 @@
+"""Server-side login sessions in SQLite, keyed by a random cookie value the store never keeps.
+
+A session id (the `aid_session` cookie) and a ticket (one use, 60 s, for the page to hand the browser its
+cookie) are 256-bit random secrets; on disk there is only their SHA-256 and data sealed with a key derived
+from them (`sealing`). Directory 0700, file 0600. Thread-safe: one connection behind a lock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeGuard
+
+from identity.errors import SettingsError
+from identity.signin.errors import SignInError
+from identity.signin.sealing import new_secret, seal, secret_hash, unseal
+from identity.users import SignedInUser
+
+__all__ = ["APP_STATE_DIRNAME", "EXPIRED_KEPT_SECONDS", "SESSIONS_FILE", "SESSION_COOKIE", "TICKET_SECONDS",
+           "LoginSessionStore", "SessionLookup"]
+
+SESSION_COOKIE = "aid_session"
+APP_STATE_DIRNAME = ".appstate"
+SESSIONS_FILE = "login_sessions.sqlite3"
+TICKET_SECONDS = 60.0
+# An expired session is kept this long, so a returning browser hears "your sign-in expired", not nothing.
+EXPIRED_KEPT_SECONDS = 24 * 3600.0
+_MAX_SECRET_CHARS = 128  # ours are 43; anything longer is not ours and is not hashed
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (id_hash TEXT PRIMARY KEY, sealed BLOB NOT NULL, expires_at REAL NOT NULL,
+                                     created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS tickets (ticket_hash TEXT PRIMARY KEY, sealed BLOB NOT NULL, expires_at REAL NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class SessionLookup:
+    """What a session id stands for: its user, or None; `expired` when it did stand for one whose token expired."""
+
+    user: SignedInUser | None
+    expired: bool = False
+
+
+def _user_json(user: SignedInUser) -> bytes:
+    return json.dumps({"issuer": user.issuer, "subject": user.subject, "name": user.name,
+                       "expires_at": user.expires_at, "id_token": user.id_token, "claims": user.claims}).encode()
+
+
+def _user_from_json(data: bytes) -> SignedInUser:
+    fields: dict[str, Any] = json.loads(data)
+    return SignedInUser(**fields)
+
+
+def _is_secret(value: object) -> TypeGuard[str]:
+    return isinstance(value, str) and 0 < len(value) <= _MAX_SECRET_CHARS
+
+
+def _private_file(path: Path) -> None:
+    """Create the directory (0700) and the database file (0600) before SQLite opens it."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    os.chmod(path, 0o600)
+
+
+class LoginSessionStore:
+    """Login sessions and their one-use cookie tickets."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            _private_file(path)
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise SettingsError(f"The login session store {path} cannot be opened ({exc.__class__.__name__}: "
+                                f"{exc}): make its directory writable, or move it away.") from None
+        self.path = path
+        self._lock = threading.Lock()
+
+    @classmethod
+    def in_directory(cls, directory: Path) -> LoginSessionStore:
+        """The store in the app's state directory."""
+        return cls(directory / SESSIONS_FILE)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def create(self, user: SignedInUser, now: float) -> str:
+        """A new session for a verified user; returns its id (the cookie value), which is stored only hashed."""
+        session_id = new_secret()
+        with self._lock:
+            self._purge(now)
+            self._db.execute("INSERT INTO sessions VALUES (?, ?, ?, ?)",
+                             (secret_hash(session_id), seal(session_id, _user_json(user)), user.expires_at, now))
+        return session_id
+
+    def lookup(self, session_id: str | None, now: float) -> SessionLookup:
+        """The session's user, None if unknown, or `expired=True` if its ID token expired."""
+        if not _is_secret(session_id):
+            return SessionLookup(None)
+        with self._lock:
+            row = self._db.execute("SELECT sealed FROM sessions WHERE id_hash = ?",
+                                   (secret_hash(session_id),)).fetchone()
+        data = unseal(session_id, row[0]) if row else None
+        if data is None:
+            return SessionLookup(None)
+        user = _user_from_json(data)
+        return SessionLookup(None, expired=True) if user.is_expired(now) else SessionLookup(user)
+
+    def user(self, session_id: str | None, now: float) -> SignedInUser | None:
+        """The session's user while their ID token is valid, else None."""
+        return self.lookup(session_id, now).user
+
+    def delete(self, session_id: str | None) -> None:
+        """Forget a session (sign-out); unknown ids are fine."""
+        if _is_secret(session_id):
+            with self._lock:
+                self._db.execute("DELETE FROM sessions WHERE id_hash = ?", (secret_hash(session_id),))
+
+    def issue_ticket(self, session_id: str, now: float) -> str:
+        """A one-use ticket, valid TICKET_SECONDS, that `redeem_ticket` turns back into the session id."""
+        ticket = new_secret()
+        with self._lock:
+            self._purge(now)
+            if not self._exists(session_id):
+                raise SignInError("There is no such login session to hand to the browser: sign in again.")
+            self._db.execute("INSERT INTO tickets VALUES (?, ?, ?)",
+                             (secret_hash(ticket), seal(ticket, session_id.encode()), now + TICKET_SECONDS))
+        return ticket
+
+    def redeem_ticket(self, ticket: str | None, now: float) -> str | None:
+        """The session id of a live ticket, once; None if unknown, used, expired, or its session is gone."""
+        if not _is_secret(ticket):
+            return None
+        with self._lock:
+            # DELETE … RETURNING: used up even if another process reads the same row at the same time.
+            row = self._db.execute("DELETE FROM tickets WHERE ticket_hash = ? RETURNING sealed, expires_at",
+                                   (secret_hash(ticket),)).fetchone()
+            if row is None or row[1] <= now:
+                return None
+            data = unseal(ticket, row[0])
+            session_id = data.decode() if data else None
+            return session_id if session_id and self._exists(session_id) else None
+
+    def _exists(self, session_id: str) -> bool:
+        if not _is_secret(session_id):
+            return False
+        found = self._db.execute("SELECT 1 FROM sessions WHERE id_hash = ?", (secret_hash(session_id),)).fetchone()
+        return found is not None
+
+    def _purge(self, now: float) -> None:
+        self._db.execute("DELETE FROM tickets WHERE expires_at <= ?", (now,))
+        self._db.execute("DELETE FROM sessions WHERE expires_at + ? < ?", (EXPIRED_KEPT_SECONDS, now))

@@ -1,0 +1,290 @@
+"""The Credentials page, run by AppTest on its own against a real, provisioned localcloud, for a real sign-in."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+import localcloud
+from identity import provision
+from identity.broker import CredentialNeed, PendingConsent, default_needs
+from identity.broker.cache import CacheKey
+from identity.signin import verify_id_token
+from identity.users import SignedInUser
+from tests.conftest import repo_root
+from tests.localcloud.browser import Browser, pkce_pair, query_of
+from ui import credentials_view as view
+from ui.runtime import AppRuntime, get_runtime
+from ui.signin import STATE_KEY as AUTH_KEY
+from ui.signin import AuthState
+
+PAGE = str(repo_root() / "pages" / "credentials.py")
+_LOCAL_ONLY = ("AGENT_IDENTITY_MODE", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+               "ALIBABA_CLOUD_PROFILE", "LOCALCLOUD_URL", "LOCALCLOUD_PUBLIC_URL",
+               "AGENT_IDENTITY_WORKLOAD_IDENTITY_NAME", "API_KEY_PROVIDER_NAME")
+_TEXT_KINDS = ("markdown", "caption", "info", "success", "warning", "error", "title", "subheader")
+
+
+@pytest.fixture
+def runtime(fresh_cloud: localcloud.LocalCloud, tmp_path: Path,
+            monkeypatch: pytest.MonkeyPatch) -> Iterator[AppRuntime]:
+    """The page's own runtime: local mode on the session's (reset) localcloud, with a private `.config.json`."""
+    for name in _LOCAL_ONLY:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LOCALCLOUD_PORT", "0")
+    monkeypatch.setenv("LOCALCLOUD_DATA_DIR", str(fresh_cloud.data_dir))  # port 0 reuses the running one
+    monkeypatch.setenv("CONFIG_JSON", str(tmp_path / ".config.json"))
+    monkeypatch.setenv("APP_REDIRECT_URI", "http://localhost:8501")
+    monkeypatch.chdir(tmp_path)
+    st.cache_resource.clear()  # AppTest shares this process: the runtime (and its broker) must be this test's
+    yield get_runtime()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def provisioned(runtime: AppRuntime) -> AppRuntime:
+    provision.apply(runtime.clients, runtime.settings)
+    return runtime
+
+
+def _id_token(runtime: AppRuntime, username: str, nonce: str) -> str:
+    """A real sign-in at localcloud's sign-in server (authorization code + PKCE), scripted like a browser."""
+    cloud, redirect = runtime.target.local, runtime.settings.inbound_redirect_uri
+    client_id = provision.read_config(runtime.settings.config_json)["inbound_app_id"]
+    browser, (verifier, challenge) = Browser(), pkce_pair()
+    try:
+        start = browser.get(f"{cloud.urls.issuer('aliyun')}/authorize?" + urlencode({
+            "client_id": client_id, "redirect_uri": redirect, "response_type": "code", "scope": "openid profile aliuid",
+            "state": "s", "nonce": nonce, "code_challenge": challenge, "code_challenge_method": "S256"}))
+        code = query_of(browser.sign_in_and_decide(start, username, "demo", "approve", redirect))["code"]
+        tokens = browser.http.post(cloud.urls.oauth_endpoint("aliyun", "token"), data={
+            "grant_type": "authorization_code", "code": code, "redirect_uri": redirect, "client_id": client_id,
+            "code_verifier": verifier}).json()
+    finally:
+        browser.close()
+    return tokens["id_token"]
+
+
+def _sign_in(runtime: AppRuntime, username: str) -> tuple[SignedInUser, str]:
+    """A verified user (the sign-in module's own verification) and their server-side login session."""
+    nonce = secrets.token_urlsafe(16)
+    client_id = provision.read_config(runtime.settings.config_json)["inbound_app_id"]
+    with httpx.Client(trust_env=False, timeout=10) as http:
+        discovery = http.get(runtime.target.oauth_discovery_url).json()
+        jwks = http.get(discovery["jwks_uri"]).json()
+    user = verify_id_token(_id_token(runtime, username, nonce), discovery=discovery, jwks=jwks, client_id=client_id,
+                           nonce=nonce, now=time.time())
+    return user, runtime.sessions.create(user, time.time())
+
+
+def _open(session_id: str | None = None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    if session_id is not None:  # as the Login page leaves it: this session points at a login session
+        at.session_state[AUTH_KEY] = AuthState(session_id=session_id)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def _press(at: AppTest, action: str, need: CredentialNeed) -> AppTest:
+    at.button(key=view.action_key(action, need)).click().run()
+    assert not at.exception
+    return at
+
+
+def _need(runtime: AppRuntime, kind: str, provider: str | None = None) -> CredentialNeed:
+    return next(n for n in default_needs(runtime.settings) if n.kind == kind and provider in (None, n.provider))
+
+
+def _table(at: AppTest) -> pd.DataFrame:
+    """The outbound credentials table (found by its columns among the page's tables)."""
+    return next(df.value for df in at.dataframe if list(df.value.columns) == list(view.COLUMNS))
+
+
+def _statuses(at: AppTest) -> dict[str, str]:
+    """Provider → status word."""
+    return {row.Provider: row.Status.split(" ", 1)[1] for row in _table(at).itertuples()}
+
+
+def _texts(at: AppTest) -> str:
+    return "\n".join(str(element.value) for kind in _TEXT_KINDS for element in getattr(at, kind))
+
+
+def _links(at: AppTest) -> str:
+    """Page links' labels, and Markdown (a page run without the app's navigation links in Markdown)."""
+    return "\n".join([link.value for link in at.get("page_link")] + [m.value for m in at.markdown])
+
+
+def _rendered(at: AppTest) -> bytes:
+    """Every element the page sent, as bytes (tables included), to search for things that must not be there."""
+    def walk(node: object) -> Iterator[object]:
+        yield node
+        for child in getattr(node, "children", {}).values():
+            yield from walk(child)
+    return b"\n".join(node.proto.SerializeToString() for node in walk(at._tree)
+                      if getattr(node, "proto", None) is not None)
+
+
+def test_a_signed_out_visitor_sees_the_sign_in_prompt(provisioned):
+    at = _open()
+    assert "Please sign in to use this page." in _texts(at)
+    assert "Go to Login" in _links(at)
+    assert [title.value for title in at.title] == ["Credentials"]
+    assert not at.dataframe and not at.button and not at.subheader
+
+
+def test_the_page_lists_every_credential_as_not_connected(provisioned):
+    alice, session = _sign_in(provisioned, "alice")
+    at = _open(session)
+    table = _table(at)
+    assert list(table["Kind"]) == ["OAuth2", "OAuth2", "API key", "STS"]
+    assert set(_statuses(at).values()) == {view.NOT_CONNECTED}
+    assert set(table["Preview"]) == {view.NO_VALUE}
+    assert "Alice Chen" in _texts(at) and "no access token yet" in _texts(at)
+    claims = at.dataframe[0].value
+    assert {"iss", "sub", "aud", "exp"} <= set(claims["Claim"])
+    assert dict(zip(claims["Claim"], claims["Value"], strict=True))["sub"] == alice.subject
+    assert alice.id_token.encode() not in _rendered(at) and alice.id_token.split(".")[2].encode() not in _rendered(at)
+    assert provisioned.broker.log.of(alice.key) == []  # drawing the page called no identity service
+
+
+def test_connect_on_the_api_key_row_shows_a_fingerprint_and_never_the_key(provisioned):
+    alice, session = _sign_in(provisioned, "alice")
+    need = _need(provisioned, "api_key")
+    at = _press(_open(session), view.CONNECT, need)
+    row = _table(at).set_index("Provider").loc[need.provider]
+    assert row.Status.endswith(view.CONNECTED) and row.Preview.startswith("sha256:")
+    key = provisioned.broker.cache.peek(view.cache_key(need, alice.key, provisioned.broker.workload()))
+    assert row.Preview == key.fingerprint and key.value and key.value not in row.Preview
+    assert key.fingerprint.encode() in _rendered(at)  # the search below does reach the table's cells
+    assert key.value.encode() not in _rendered(at) and key.value not in repr(at.session_state)
+    assert f"is connected (`{key.fingerprint}`)" in at.main.success[0].value
+    activity = next(df.value for df in at.dataframe if list(df.value.columns) == list(view.ACTIVITY_COLUMNS))
+    assert "GetResourceAPIKey" in set(activity["Action"])
+    # the workload access token it took is shown by its claims, never as a token
+    wat = provisioned.broker.cache.peek(CacheKey(alice.key, provisioned.broker.workload(), "workload"))
+    assert wat.value.encode() not in _rendered(at) and wat.fingerprint in _texts(at)
+    id_claims, wat_claims = [dict(zip(df.value["Claim"], df.value["Value"], strict=True)) for df in at.dataframe
+                             if list(df.value.columns) == list(view.CLAIM_COLUMNS)]
+    assert id_claims["sub"] == alice.subject
+    assert provisioned.broker.workload() in wat_claims["sub"] and alice.subject in wat_claims["ujwt"]
+
+
+def test_the_workload_access_token_can_be_fetched_and_is_shown_by_its_claims(provisioned):
+    alice, session = _sign_in(provisioned, "alice")
+    at = _open(session)
+    at.button(key="credentials_workload_fetch").click().run()
+    assert not at.exception and "credentials_workload_fetch" not in [button.key for button in at.button]
+    wat = provisioned.broker.cache.peek(CacheKey(alice.key, provisioned.broker.workload(), "workload"))
+    assert wat is not None and wat.fingerprint in _texts(at) and wat.value.encode() not in _rendered(at)
+    assert [a.action for a in provisioned.broker.log.of(alice.key)] == ["GetWorkloadAccessTokenForJWT"]
+
+
+def test_connect_on_the_mcp_row_shows_a_pending_consent_with_an_authorize_link(provisioned):
+    _, session = _sign_in(provisioned, "alice")
+    need = _need(provisioned, "oauth2", provisioned.settings.mcp_oauth_provider_name)
+    at = _press(_open(session), view.CONNECT, need)
+    assert _statuses(at)[need.provider] == view.CONSENT_PENDING
+    assert "needs your consent" in at.main.info[0].value
+    [link] = at.get("link_button")
+    assert link.value == "Authorize"
+    assert link.proto.url.startswith(f"{provisioned.target.local.urls.public}/oauth2/authorize?")
+    assert "left to authorize" in _texts(at)
+
+
+def test_an_approved_consent_connects_the_row_and_disconnect_turns_it_back(provisioned):
+    alice, session = _sign_in(provisioned, "alice")
+    need = _need(provisioned, "oauth2", provisioned.settings.mcp_oauth_provider_name)
+    at = _press(_open(session), view.CONNECT, need)
+    [link] = at.get("link_button")
+    browser = Browser()
+    try:  # alice approves at the provider; the app's return route would then complete it
+        landed = browser.sign_in_and_decide(browser.get(link.proto.url), "alice", "demo", "approve",
+                                            provisioned.settings.consent_return_url)
+    finally:
+        browser.close()
+    returned = query_of(landed)
+    provisioned.broker.complete_consent(alice, returned["state"], returned["session_uri"])
+    at.button(key="credentials_recheck").click().run()
+    assert _statuses(at)[need.provider] == view.CONNECTED and not at.get("link_button")
+    token = provisioned.broker.cache.peek(view.cache_key(need, alice.key, provisioned.broker.workload()))
+    assert token.value.encode() not in _rendered(at)
+
+    _press(at, view.DISCONNECT, need)
+    assert _statuses(at)[need.provider] == view.NOT_CONNECTED
+    assert "is disconnected" in at.main.info[0].value
+
+
+def test_refresh_on_an_oauth2_row_starts_a_fresh_consent_that_supersedes_the_first(provisioned):
+    _, session = _sign_in(provisioned, "alice")
+    need = _need(provisioned, "oauth2", provisioned.settings.mcp_oauth_provider_name)
+    at = _press(_open(session), view.CONNECT, need)
+    [first] = at.get("link_button")
+    _press(at, view.REFRESH, need)
+    [second] = at.get("link_button")
+    assert second.proto.url != first.proto.url
+    assert _statuses(at)[need.provider] == view.CONSENT_PENDING
+
+
+def test_disconnect_turns_connected_api_key_and_sts_rows_back(provisioned):
+    _, session = _sign_in(provisioned, "alice")
+    key, sts = _need(provisioned, "api_key"), _need(provisioned, "sts")
+    at = _press(_press(_open(session), view.CONNECT, key), view.CONNECT, sts)
+    assert _statuses(at)[key.provider] == _statuses(at)[view.provider_label(sts)] == view.CONNECTED
+    _press(at, view.DISCONNECT, key)
+    assert _statuses(at)[key.provider] == view.NOT_CONNECTED
+    assert _statuses(at)[view.provider_label(sts)] == view.CONNECTED
+    _press(at, view.DISCONNECT, sts)
+    assert _statuses(at)[view.provider_label(sts)] == view.NOT_CONNECTED
+
+
+def test_refresh_fetches_a_new_api_key_call(provisioned):
+    alice, session = _sign_in(provisioned, "alice")
+    need = _need(provisioned, "api_key")
+    at = _press(_press(_open(session), view.CONNECT, need), view.REFRESH, need)
+    calls = [a.action for a in provisioned.broker.log.of(alice.key)]
+    assert calls.count("GetResourceAPIKey") == 2 and _statuses(at)[need.provider] == view.CONNECTED
+
+
+def test_a_cloud_error_shows_its_code_and_marks_the_row(provisioned, monkeypatch):
+    _, session = _sign_in(provisioned, "alice")
+    monkeypatch.setenv("API_KEY_PROVIDER_NAME", "no-such-provider")
+    st.cache_resource.clear()  # a runtime with the changed setting
+    runtime = get_runtime()
+    need = _need(runtime, "api_key")
+    at = _press(_open(session), view.CONNECT, need)
+    assert "`EntityNotExist" in at.main.error[0].value or "`NoPermission" in at.main.error[0].value
+    assert _statuses(at)["no-such-provider"] == view.ERROR
+    assert any(m.value.startswith("**no\\-such\\-provider** · API key · 🔴 error: `") for m in at.main.markdown)
+    assert "Traceback" not in _texts(at)
+
+
+def test_not_provisioned_says_so_with_a_link_to_setup(provisioned):
+    _, session = _sign_in(provisioned, "alice")
+    provisioned.settings.config_json.unlink()  # the sign-in session stays; the resources' record is gone
+    at = _open(session)
+    assert "open Setup and press Provision" in at.main.error[0].value
+    assert "Open Setup" in _links(at)
+    assert set(_statuses(at).values()) == {view.NOT_CONNECTED}
+    _press(at, view.CONNECT, _need(provisioned, "sts"))
+    assert "open Setup and press Provision" in at.main.error[0].value
+
+
+def test_an_untrusted_authorization_url_is_never_a_button(provisioned):
+    alice, session = _sign_in(provisioned, "alice")
+    now = time.time()
+    provisioned.broker.consents.add(PendingConsent(
+        "forged", alice.key, provisioned.settings.mcp_oauth_provider_name, ("openid",),
+        "https://evil.example/oauth2/authorize?request_uri=x", "urn:x", now, now + 600))
+    at = _open(session)
+    assert not at.get("link_button")
+    assert view.UNTRUSTED_LINK in _texts(at) and b"evil.example" not in _rendered(at)

@@ -1,0 +1,131 @@
+"""The sign-in routes in-process: a ticket sets the HttpOnly cookie once, logout clears it, the popup page is tiny."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+
+from identity.signin import LoginSessionStore, request_user, signin_routes
+from identity.users import SignedInUser
+
+NOW = 1_800_000_000.0
+ORIGIN = "http://testserver"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[LoginSessionStore]:
+    opened = LoginSessionStore.in_directory(tmp_path / ".appstate")
+    yield opened
+    opened.close()
+
+
+def _alice() -> SignedInUser:
+    return SignedInUser(issuer="https://oauth.example.test", subject="1234567890123456", name="Alice Chen",
+                        expires_at=NOW + 3600, id_token="header.payload.signature")
+
+
+def _app(store: LoginSessionStore | None, secure: bool = False) -> Starlette:
+    return Starlette(routes=signin_routes(lambda: store, secure=lambda: secure, clock=lambda: NOW))
+
+
+def _get(app: Starlette, url: str, **kwargs: object) -> httpx.Response:
+    async def call() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=ORIGIN, follow_redirects=False) as client:
+            return await client.get(url, **kwargs)
+
+    return asyncio.run(call())
+
+
+def _attributes(set_cookie: str) -> list[str]:
+    return [part.strip() for part in set_cookie.split(";")]
+
+
+def test_a_ticket_sets_the_session_cookie_httponly_samesite_lax(store):
+    session_id = store.create(_alice(), NOW)
+    ticket = store.issue_ticket(session_id, NOW)
+
+    response = _get(_app(store), f"/auth/session?ticket={ticket}", headers={"Sec-Fetch-Site": "same-origin"})
+
+    assert response.status_code == 204 and response.content == b""
+    assert response.headers["cache-control"] == "no-store"
+    [cookie] = response.headers.get_list("set-cookie")
+    assert _attributes(cookie) == [f"aid_session={session_id}", "Path=/", "HttpOnly", "SameSite=Lax"]
+
+
+def test_a_second_redeem_of_the_same_ticket_fails(store):
+    ticket = store.issue_ticket(store.create(_alice(), NOW), NOW)
+    app = _app(store)
+    assert _get(app, f"/auth/session?ticket={ticket}").status_code == 204
+
+    again = _get(app, f"/auth/session?ticket={ticket}")
+
+    assert again.status_code == 404 and "set-cookie" not in again.headers
+    assert _get(app, "/auth/session").status_code == 404
+
+
+def test_an_https_app_marks_the_cookie_secure(store):
+    ticket = store.issue_ticket(store.create(_alice(), NOW), NOW)
+
+    response = _get(_app(store, secure=True), f"/auth/session?ticket={ticket}")
+
+    assert _attributes(response.headers["set-cookie"])[-1] == "Secure"
+
+
+def test_a_ticket_requested_from_another_site_is_refused_and_stays_unused(store):
+    session_id = store.create(_alice(), NOW)
+    ticket = store.issue_ticket(session_id, NOW)
+
+    response = _get(_app(store), f"/auth/session?ticket={ticket}", headers={"Sec-Fetch-Site": "cross-site"})
+
+    assert response.status_code == 403 and "set-cookie" not in response.headers
+    assert store.redeem_ticket(ticket, NOW) == session_id
+
+
+def test_logout_deletes_the_session_and_clears_the_cookie(store):
+    session_id = store.create(_alice(), NOW)
+
+    response = _get(_app(store), "/auth/logout", headers={"Cookie": f"aid_session={session_id}"})
+
+    assert response.status_code == 204
+    assert _attributes(response.headers["set-cookie"]) == ["aid_session=", "Max-Age=0", "Path=/", "HttpOnly",
+                                                           "SameSite=Lax"]
+    assert store.lookup(session_id, NOW).user is None
+
+
+def test_logout_typed_into_the_address_bar_goes_back_to_the_app(store):
+    response = _get(_app(store), "/auth/logout", headers={"Sec-Fetch-Dest": "document", "Sec-Fetch-Site": "none"})
+
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    assert "Max-Age=0" in response.headers["set-cookie"]
+
+
+def test_without_a_store_the_cookie_routes_answer_503_but_logout_still_clears(tmp_path):
+    assert _get(_app(None), "/auth/session?ticket=x").status_code == 503
+    assert "Max-Age=0" in _get(_app(None), "/auth/logout").headers["set-cookie"]
+
+
+def test_the_popup_landing_page_is_small_and_loads_nothing(store):
+    response = _get(_app(store), "/oauth2callback?code=the-code&state=s-1")
+
+    assert response.status_code == 200 and "Signing you in…" in response.text
+    assert len(response.content) < 1024 and "<script" not in response.text and "the-code" not in response.text
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["content-security-policy"].startswith("default-src 'none'")
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_request_user_reads_the_cookie_for_other_app_routes(store):
+    session_id = store.create(_alice(), NOW)
+
+    with_cookie = Request({"type": "http", "headers": [(b"cookie", f"aid_session={session_id}".encode())]})
+    without = Request({"type": "http", "headers": []})
+
+    assert request_user(store, with_cookie, NOW) == _alice()
+    assert request_user(store, without, NOW) is None

@@ -1,0 +1,157 @@
+"""Server-side login sessions: create, look up, expire, delete; one-use tickets; only hashes on disk."""
+
+from __future__ import annotations
+
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+
+from identity.signin import SESSION_COOKIE, TICKET_SECONDS, LoginSessionStore, SignInError
+from identity.signin.sessions import EXPIRED_KEPT_SECONDS
+from identity.users import SignedInUser
+
+NOW = 1_800_000_000.0
+ID_TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwMTIzNDU2In0.c2lnbmF0dXJlLW9mLWFsaWNl"
+
+
+def alice(expires_at: float = NOW + 3600) -> SignedInUser:
+    return SignedInUser(issuer="https://oauth.example.test/oauth/aliyun", subject="1234567890123456",
+                        name="Alice Chen", expires_at=expires_at, id_token=ID_TOKEN,
+                        claims={"sub": "1234567890123456", "name": "Alice Chen", "aliuid": "1234567890123456"})
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LoginSessionStore:
+    opened = LoginSessionStore.in_directory(tmp_path / ".appstate")
+    yield opened
+    opened.close()
+
+
+def test_the_cookie_is_named_aid_session():
+    assert SESSION_COOKIE == "aid_session"
+
+
+def test_a_created_session_finds_its_user_again(store):
+    session_id = store.create(alice(), NOW)
+
+    found = store.lookup(session_id, NOW + 60)
+
+    assert found.user == alice() and not found.expired
+    assert found.user.id_token == ID_TOKEN and found.user.claims["aliuid"] == "1234567890123456"
+    assert store.user(session_id, NOW + 60) == alice()
+    assert len(session_id) >= 43 and session_id.replace("-", "").replace("_", "").isalnum()  # 256 bits, URL-safe
+
+
+def test_sessions_are_distinct_and_unknown_ids_find_nothing(store):
+    first, second = store.create(alice(), NOW), store.create(alice(), NOW)
+
+    assert first != second
+    for unknown in ("", None, "x" * 43, first[:-1] + ("A" if first[-1] != "A" else "B"), "x" * 10_000):
+        found = store.lookup(unknown, NOW)
+        assert found.user is None and not found.expired
+
+
+def test_a_session_whose_id_token_expired_says_so(store):
+    session_id = store.create(alice(expires_at=NOW + 60), NOW)
+
+    found = store.lookup(session_id, NOW + 60)
+
+    assert found.user is None and found.expired
+    assert store.user(session_id, NOW + 60) is None
+
+
+def test_long_expired_sessions_are_purged(store):
+    old = store.create(alice(expires_at=NOW + 60), NOW)
+
+    store.create(alice(), NOW + 60 + EXPIRED_KEPT_SECONDS + 1)
+
+    found = store.lookup(old, NOW + 60 + EXPIRED_KEPT_SECONDS + 1)
+    assert found.user is None and not found.expired
+
+
+def test_a_deleted_session_is_gone(store):
+    session_id = store.create(alice(), NOW)
+
+    store.delete(session_id)
+    store.delete(session_id)  # twice is fine
+    store.delete(None)
+
+    assert store.lookup(session_id, NOW).user is None and not store.lookup(session_id, NOW).expired
+
+
+def test_a_ticket_is_redeemed_once(store):
+    session_id = store.create(alice(), NOW)
+    ticket = store.issue_ticket(session_id, NOW)
+
+    assert ticket != session_id
+    assert store.redeem_ticket(ticket, NOW + 1) == session_id
+    assert store.redeem_ticket(ticket, NOW + 2) is None
+
+
+def test_a_ticket_expires_after_a_minute(store):
+    session_id = store.create(alice(), NOW)
+    late, in_time = store.issue_ticket(session_id, NOW), store.issue_ticket(session_id, NOW)
+
+    assert TICKET_SECONDS == 60
+    assert store.redeem_ticket(in_time, NOW + 59) == session_id
+    assert store.redeem_ticket(late, NOW + 60) is None
+
+
+def test_a_ticket_of_a_deleted_session_redeems_nothing(store):
+    session_id = store.create(alice(), NOW)
+    ticket = store.issue_ticket(session_id, NOW)
+
+    store.delete(session_id)
+
+    assert store.redeem_ticket(ticket, NOW) is None
+
+
+def test_unknown_tickets_and_sessions_redeem_or_issue_nothing(store):
+    assert store.redeem_ticket("not-a-ticket", NOW) is None
+    assert store.redeem_ticket(None, NOW) is None
+    with pytest.raises(SignInError, match="no such login session"):
+        store.issue_ticket("not-a-session", NOW)
+
+
+def test_two_threads_redeeming_one_ticket_get_it_once(store):
+    ticket = store.issue_ticket(store.create(alice(), NOW), NOW)
+    results: list[str | None] = []
+    threads = [threading.Thread(target=lambda: results.append(store.redeem_ticket(ticket, NOW))) for _ in range(8)]
+
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+
+    assert len(results) == 8 and sum(result is not None for result in results) == 1
+
+
+def test_only_hashes_and_sealed_data_are_on_disk(store):
+    session_id = store.create(alice(), NOW)
+    ticket = store.issue_ticket(session_id, NOW)
+    store.close()
+
+    files = list(store.path.parent.iterdir())
+    on_disk = b"".join(path.read_bytes() for path in files)
+    for secret in (session_id, ticket, ID_TOKEN, "Alice Chen", "1234567890123456"):
+        assert secret.encode() not in on_disk, secret
+
+
+def test_the_directory_is_0700_and_the_file_0600(store, tmp_path):
+    store.create(alice(), NOW)
+
+    assert stat.S_IMODE((tmp_path / ".appstate").stat().st_mode) == 0o700
+    assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
+
+
+def test_sessions_survive_reopening_the_store(store):
+    session_id = store.create(alice(), NOW)
+    store.close()
+
+    reopened = LoginSessionStore(store.path)
+    try:
+        assert reopened.user(session_id, NOW) == alice()
+    finally:
+        reopened.close()

@@ -1,0 +1,305 @@
+"""Who is signed in, for every page; and the Login page's sign-in and sign-out.
+
+The server-side login session is the truth (DESIGN.md: "who is signed in"); this session's view of it is
+one `AuthState` under `st.session_state["auth"]`. A new tab or a reload finds its session again through the
+HttpOnly `aid_session` cookie, which only the sign-in routes set and clear: a script cannot, so the page
+has the browser load `/auth/session?ticket=…` or `/auth/logout` as an image.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, NoReturn
+
+import streamlit as st
+from httpx_oauth.exceptions import HTTPXOAuthError
+from streamlit.errors import StreamlitAPIException
+from streamlit_oauth import OAuth2Component, StreamlitOauthError
+
+from identity import provision
+from identity.errors import IdentityError
+from identity.signin import (
+    LOGOUT_PATH,
+    SESSION_COOKIE,
+    SESSION_PATH,
+    OidcProvider,
+    PublicOAuth2Client,
+    SignInError,
+    token_error_message,
+)
+from identity.users import SignedInUser
+from ui.chrome import show_error
+from ui.runtime import AppRuntime, get_runtime
+
+__all__ = ["SCOPE", "STATE_KEY", "AuthState", "auth_state", "clock", "current_user", "register_sign_out_hook",
+           "render_login", "require_user", "session_cookie", "sign_out"]
+
+STATE_KEY = "auth"
+SCOPE = "openid profile aliuid"
+LOGIN_PAGE, SETUP_PAGE = "pages/login.py", "pages/setup.py"
+BUTTON_LABEL = "Sign in with Alibaba Cloud"
+EXPIRED_MESSAGE = "Your sign-in expired — sign in again."
+_LOG = logging.getLogger(__name__)
+
+SignOutHook = Callable[[SignedInUser], None]
+# Process-wide configuration, not per-user data: what to forget about a user when they sign out.
+_sign_out_hooks: list[SignOutHook] = []
+clock: Callable[[], float] = time.time  # the clock sign-in checks tokens and sessions with (tests move it)
+
+
+def _new_nonce() -> str:
+    return secrets.token_urlsafe(32)
+
+
+@dataclass
+class AuthState:
+    """This browser session's sign-in: the user and their server session, and the sign-in in progress."""
+
+    user: SignedInUser | None = None
+    session_id: str | None = field(default=None, repr=False)
+    nonce: str = field(default_factory=_new_nonce, repr=False)   # sent with the authorization request
+    attempt: int = 0           # part of the button's key: a new button (and state, PKCE) per attempt
+    expired: bool = False      # the last session seen had an expired ID token
+    error: str | None = None   # why the last sign-in failed, shown once
+    cookie_request: str | None = field(default=None, repr=False)  # a cookie route for the browser to load once
+    # st.context.cookies are those the tab was opened with: stale once this session signed in or out.
+    opening_cookie_counts: bool = True
+
+    @property
+    def button_key(self) -> str:
+        return f"aid_signin_{self.attempt}"
+
+    def next_attempt(self) -> None:
+        """Forget the finished attempt: a fresh nonce, and a fresh component without its old result."""
+        self.attempt += 1
+        self.nonce = _new_nonce()
+
+
+def auth_state() -> AuthState:
+    """This session's `AuthState`, under one key."""
+    if not isinstance(st.session_state.get(STATE_KEY), AuthState):
+        st.session_state[STATE_KEY] = AuthState()
+    return st.session_state[STATE_KEY]
+
+
+def register_sign_out_hook(hook: SignOutHook) -> None:
+    """Call `hook(user)` whenever a user signs out (e.g. to drop their cached credentials); register at import."""
+    if hook not in _sign_out_hooks:
+        _sign_out_hooks.append(hook)
+
+
+def _forget_credentials(user: SignedInUser) -> None:
+    """Sign-out drops the user's cached credentials and pending consents from the broker."""
+    try:
+        get_runtime().broker.forget_user(user)
+    except IdentityError:  # no runtime, nothing cached
+        return
+
+
+register_sign_out_hook(_forget_credentials)
+
+
+def session_cookie() -> str | None:
+    """The browser's `aid_session` cookie, as sent when this session's page was opened."""
+    return st.context.cookies.get(SESSION_COOKIE)
+
+
+def current_user() -> SignedInUser | None:
+    """The signed-in user of this browser, from this session or the cookie; None if none or expired."""
+    state = auth_state()
+    try:
+        sessions = get_runtime().sessions
+    except IdentityError:  # the page frame shows why
+        return None
+    session_id = state.session_id or (session_cookie() if state.opening_cookie_counts else None)
+    # Checked on every call: a sign-out in another tab deletes the server session this one points at.
+    found = sessions.lookup(session_id, clock())
+    state.user = found.user
+    state.session_id = session_id if found.user else None
+    if found.user or found.expired:
+        state.expired = found.expired
+    return found.user
+
+
+def require_user() -> SignedInUser:
+    """The signed-in user; otherwise say so, link to Login, and stop the page."""
+    user = current_user()
+    if user is None:
+        message = EXPIRED_MESSAGE if auth_state().expired else "Please sign in to use this page."
+        st.info(message, icon=":material/login:")
+        _page_link(LOGIN_PAGE, "Go to Login", ":material/login:", "/")
+        st.stop()
+    return user
+
+
+def sign_out() -> None:
+    """End the sign-in: the server session, this session's state, the cookie, and every sign-out hook."""
+    state = auth_state()
+    if state.session_id:
+        get_runtime().sessions.delete(state.session_id)
+    if state.user is not None:
+        _run_sign_out_hooks(state.user)
+    st.session_state[STATE_KEY] = AuthState(attempt=state.attempt + 1, opening_cookie_counts=False,
+                                            cookie_request=f"{LOGOUT_PATH}?n={secrets.token_urlsafe(8)}")
+
+
+def _run_sign_out_hooks(user: SignedInUser) -> None:
+    for hook in list(_sign_out_hooks):
+        try:
+            hook(user)
+        except Exception:  # a hook must never keep anyone signed in
+            _LOG.exception("A sign-out hook failed; the sign-out went on")
+
+
+# -- the Login page -----------------------------------------------------------------------------------------------
+def render_login(runtime: AppRuntime) -> None:
+    """The Login page's body: the signed-in user and Sign out, or the sign-in button."""
+    state = auth_state()
+    user = current_user()
+    _load_cookie_request(state)
+    if user is not None:
+        _signed_in(user)
+        return
+    if state.expired:
+        st.warning(EXPIRED_MESSAGE, icon=":material/timer_off:")
+    if state.error:
+        st.error(state.error, icon=":material/error:")
+        state.error = None
+    client_id = _inbound_app_id(runtime)
+    if client_id:
+        _sign_in_button(runtime, state, client_id)
+
+
+def _load_cookie_request(state: AuthState) -> None:
+    """Have the browser load the cookie route once: st.html keeps an `<img>` (scripts it would drop)."""
+    if state.cookie_request:
+        st.html(f'<img src="{html.escape(state.cookie_request)}" alt="" width="1" height="1" hidden>')
+        state.cookie_request = None
+
+
+def _inbound_app_id(runtime: AppRuntime) -> str | None:
+    """The inbound OAuth app's client id from `.config.json`; otherwise say Setup comes first."""
+    try:
+        client_id = provision.read_config(runtime.settings.config_json).get("inbound_app_id")
+    except IdentityError as error:
+        show_error(error)
+        return None
+    if not client_id:
+        st.warning("Sign-in needs the app's OAuth application, which Setup has not provisioned yet. Open **Setup** "
+                   "and press **Provision**, then come back here.", icon=":material/build:")
+        _page_link(SETUP_PAGE, "Open Setup", ":material/build:", "/setup")
+    return str(client_id) if client_id else None
+
+
+@st.cache_resource(show_spinner=False)
+def _provider(discovery_url: str) -> OidcProvider:
+    """One discovery and JWKS cache per provider for the whole server."""
+    return OidcProvider(discovery_url)
+
+
+def _sign_in_button(runtime: AppRuntime, state: AuthState, client_id: str) -> None:
+    """streamlit-oauth's popup button; its result is verified and becomes a login session."""
+    try:
+        metadata = _provider(runtime.target.oauth_discovery_url).metadata()
+    except SignInError as error:
+        st.error(f"{error}\n\nCheck that the sign-in server is reachable, then reload this page.",
+                 icon=":material/error:")
+        return
+    client = PublicOAuth2Client(client_id, metadata.authorization_endpoint, metadata.token_endpoint)
+    try:
+        result = OAuth2Component(client=client).authorize_button(
+            BUTTON_LABEL, redirect_uri=runtime.settings.inbound_redirect_uri, scope=SCOPE, key=state.button_key,
+            pkce="S256", extras_params={"nonce": state.nonce}, use_container_width=True)
+    except StreamlitOauthError as error:
+        _finish(state, _refusal_message(error))
+    except HTTPXOAuthError as error:
+        _finish(state, token_error_message(error))
+    if result:
+        _finish(state, _complete_sign_in(runtime, state, client_id, result))
+
+
+def _complete_sign_in(runtime: AppRuntime, state: AuthState, client_id: str, result: dict[str, Any]) -> str | None:
+    """Verify the ID token and open a login session; the error message, or None on success."""
+    token = result.get("token") or {}
+    id_token = token.get("id_token") if isinstance(token, dict) else None
+    if not isinstance(id_token, str) or not id_token:
+        return "The sign-in server returned no ID token: the app must be granted the openid scope."
+    now = clock()
+    try:
+        user = _provider(runtime.target.oauth_discovery_url).verify(id_token, client_id=client_id,
+                                                                    nonce=state.nonce, now=now)
+        session_id = runtime.sessions.create(user, now)
+        ticket = runtime.sessions.issue_ticket(session_id, now)
+    except SignInError as error:
+        return f"Sign-in failed: {error}"
+    state.user, state.session_id, state.expired, state.opening_cookie_counts = user, session_id, False, False
+    state.cookie_request = f"{SESSION_PATH}?ticket={ticket}"
+    return None
+
+
+def _finish(state: AuthState, error: str | None) -> NoReturn:
+    """End this attempt and draw the page again: the button this run drew is spent."""
+    state.error = error
+    state.next_attempt()
+    st.rerun()
+
+
+def _refusal_message(error: StreamlitOauthError) -> str:
+    """Why the authorization did not come back with a code, without echoing what came back."""
+    detail = error.args[0] if error.args else None
+    if not isinstance(detail, dict):  # streamlit-oauth's own check: the answer's state is not this page's
+        return "The sign-in answer did not belong to this page (it was out of date). Please sign in again."
+    code = str(detail.get("error", ""))[:64]
+    if code == "access_denied":
+        return "Sign-in was cancelled: it was not approved at the sign-in server."
+    description = detail.get("error_description")
+    suffix = f" ({str(description)[:300]})" if description else ""
+    return f"The sign-in server refused the sign-in: {code}{suffix}."
+
+
+# -- the signed-in view -------------------------------------------------------------------------------------------
+def _markdown_text(text: str) -> str:
+    """`text` shown literally in Markdown (claims come from the identity provider)."""
+    return "".join(f"\\{c}" if c in "\\`*_{}[]()<>#+-.!|~$" else c for c in text)
+
+
+def _code(text: str) -> str:
+    """`text` as a Markdown code span (no escapes apply there, so a backtick is the one character to avoid)."""
+    return f"`{text.replace('`', chr(39))}`"
+
+
+def _duration(seconds: int) -> str:
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {seconds:02d} s"
+
+
+@st.fragment(run_every=timedelta(seconds=10))
+def _expiry_countdown(user: SignedInUser) -> None:
+    """How long the ID token stays valid, redrawn every few seconds; the whole page once it expires."""
+    now = clock()
+    if user.is_expired(now):
+        st.rerun(scope="app")
+    at = time.strftime("%H:%M:%S UTC", time.gmtime(user.expires_at))
+    st.caption(f"ID token expires in {_duration(user.seconds_left(now))} (at {at}).")
+
+
+def _signed_in(user: SignedInUser) -> None:
+    st.success(f"Signed in as {_markdown_text(user.name)}", icon=":material/verified_user:")
+    st.markdown(f"**Issuer:** {_code(user.issuer)}  \n**Subject:** {_code(user.subject)}")
+    _expiry_countdown(user)
+    st.button("Sign out", key="signin_sign_out", icon=":material/logout:", on_click=sign_out)
+
+
+def _page_link(page: str, label: str, icon: str, url: str) -> None:
+    """A link to another page; a plain link when this page runs without the app's navigation."""
+    try:
+        st.page_link(page, label=label, icon=icon)
+    except StreamlitAPIException:
+        st.markdown(f"[{label}]({url})")
