@@ -122,3 +122,14 @@ def test_the_app_itself_is_served(server: Server) -> None:
     response = _get(f"{server.url}/")
 
     assert response.status_code == 200 and "<noscript>" in response.text.lower()
+
+
+def test_consent_return_route_refuses_a_browser_that_is_not_signed_in(server: Server) -> None:
+    response = _get(f"{server.url}/callback?state=anything&session_uri=urn:ietf:params:oauth:request_uri:x")
+    assert response.status_code == 401 and "nothing was completed" in response.text.lower()
+
+
+def test_consent_return_route_refuses_an_unknown_session_cookie(server: Server) -> None:
+    response = httpx.get(f"{server.url}/callback?state=x", cookies={"aid_session": "forged"}, timeout=30,
+                         trust_env=False)
+    assert response.status_code == 401
