@@ -45,6 +45,8 @@ class CloudTarget:
     dingtalk_client_id: str | None = None
     dingtalk_client_secret: str | None = field(default=None, repr=False)
     local: localcloud.LocalCloud | None = None
+    # Where the tools' services are: mcp_server, services_url, dingtalk_api_base, oss_endpoint.
+    services: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_local(self) -> bool:
@@ -72,7 +74,22 @@ def _cloud_target(settings: Settings) -> CloudTarget:
         oauth_discovery_url=o.get("OAUTH_DISCOVERY_URL", ALIYUN_DISCOVERY_URL),
         data_callback_prefix=f"https://{data_host}/oauth2/callback/",
         access_key_id=settings.access_key_id, access_key_secret=settings.access_key_secret,
-        dingtalk_client_id=settings.dingtalk_client_id, dingtalk_client_secret=settings.dingtalk_client_secret)
+        dingtalk_client_id=settings.dingtalk_client_id, dingtalk_client_secret=settings.dingtalk_client_secret,
+        services=_services(settings, {"dingtalk_api_base": "https://api.dingtalk.com",
+                                      "oss_endpoint": f"https://oss-{region}.aliyuncs.com"}))
+
+
+def _services(settings: Settings, defaults: dict[str, str]) -> dict[str, str]:
+    """The tools' service URLs: explicit settings win over the mode's defaults."""
+    chosen = {**defaults, **{k: v for k, v in settings.service_overrides.items() if v}}
+    if settings.mcp_server:
+        chosen["mcp_server"] = settings.mcp_server
+    return chosen
+
+
+def _from_env(env: dict[str, str]) -> dict[str, str]:
+    return {"mcp_server": env["MCP_SERVER"], "services_url": env["LOCALCLOUD_SERVICES_URL"],
+            "dingtalk_api_base": env["DINGTALK_API_BASE"], "oss_endpoint": env["OSS_ENDPOINT"]}
 
 
 def _local_target(settings: Settings, cloud: localcloud.LocalCloud) -> CloudTarget:
@@ -83,7 +100,8 @@ def _local_target(settings: Settings, cloud: localcloud.LocalCloud) -> CloudTarg
         sts_endpoint=cloud.endpoint, oauth_discovery_url=urls.discovery("aliyun"),
         data_callback_prefix=urls.data_plane_callback_prefix(), access_key_id=cloud.access_key_id,
         access_key_secret=cloud.access_key_secret, dingtalk_client_id=cloud.dingtalk_client_id,
-        dingtalk_client_secret=cloud.dingtalk_client_secret, local=cloud)
+        dingtalk_client_secret=cloud.dingtalk_client_secret, local=cloud,
+        services=_services(settings, _from_env(cloud.env())))
 
 
 def _external_local_target(settings: Settings) -> CloudTarget:
@@ -101,7 +119,9 @@ def _external_local_target(settings: Settings) -> CloudTarget:
             "OAUTH_DISCOVERY_URL", f"{url}/oauth/aliyun/.well-known/openid-configuration"),
         data_callback_prefix=f"{public}/oauth2/callback/", access_key_id=settings.access_key_id,
         access_key_secret=settings.access_key_secret, dingtalk_client_id=settings.dingtalk_client_id,
-        dingtalk_client_secret=settings.dingtalk_client_secret)
+        dingtalk_client_secret=settings.dingtalk_client_secret,
+        services=_services(settings, {"services_url": f"{url}/svc", "dingtalk_api_base": url, "oss_endpoint": url,
+                                      "mcp_server": f"{url}/mcp/resourcecenter/mcp"}))
 
 
 def connect(settings: Settings) -> CloudTarget:

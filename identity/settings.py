@@ -56,6 +56,7 @@ class Settings:
     workload_identity_name: str | None = None
     localcloud_url: str | None = None  # an already running localcloud to use (from `python -m localcloud env`)
     endpoint_overrides: dict[str, str] = field(default_factory=dict)
+    service_overrides: dict[str, str] = field(default_factory=dict)  # the tools' services (see cloud.py)
     access_key_id: str | None = field(default=None, repr=False)
     access_key_secret: str | None = field(default=None, repr=False)
     dashscope_api_key: str | None = field(default=None, repr=False)
@@ -164,6 +165,9 @@ def load_settings(environ: Mapping[str, str] | None = None, secrets: Mapping[str
         workload_identity_name=sources.get("AGENT_IDENTITY_WORKLOAD_IDENTITY_NAME"),
         localcloud_url=_url(sources, "LOCALCLOUD_URL"),
         endpoint_overrides={name: value for name in _ENDPOINT_VARS if (value := sources.get(name))},
+        service_overrides={"services_url": _url(sources, "SERVICES_URL") or "",
+                           "dingtalk_api_base": _url(sources, "DINGTALK_API_BASE") or "",
+                           "oss_endpoint": _url(sources, "OSS_ENDPOINT") or ""},
         access_key_id=sources.get("ALIBABA_CLOUD_ACCESS_KEY_ID"),
         access_key_secret=sources.get("ALIBABA_CLOUD_ACCESS_KEY_SECRET"),
         dashscope_api_key=sources.get("DASHSCOPE_API_KEY"), api_key_value=sources.get("WEATHER_API_KEY"),

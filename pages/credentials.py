@@ -10,11 +10,12 @@ prepare_process_environment()
 import streamlit as st  # noqa: E402
 from streamlit.errors import StreamlitAPIException  # noqa: E402
 
-from identity.broker import ConsentRequired, CredentialNeed, default_needs  # noqa: E402
+from identity.broker import ConsentRequired, CredentialNeed  # noqa: E402
 from identity.broker.cache import CacheKey  # noqa: E402
 from identity.broker.credentials import Credential  # noqa: E402
 from identity.errors import IdentityError  # noqa: E402
 from identity.users import SignedInUser  # noqa: E402
+from tools import credential_needs  # noqa: E402
 from ui import credentials_view as view  # noqa: E402
 from ui.chrome import page_frame  # noqa: E402
 from ui.runtime import AppRuntime  # noqa: E402
@@ -134,7 +135,7 @@ def _row_actions(runtime: AppRuntime, row: view.CredentialRow) -> None:
 def _outbound(runtime: AppRuntime, user: SignedInUser, workload: str | None, state: view.CredentialsState,
               now: float) -> None:
     st.subheader("Credentials the tools use")
-    rows = view.build_rows(default_needs(runtime.settings), _peek(runtime, user, workload),
+    rows = view.build_rows(credential_needs(runtime.settings), _peek(runtime, user, workload),
                            runtime.broker.consents.of(user.key), state.errors, now)
     st.dataframe(view.credential_table(rows, now), hide_index=True)
     for row in rows:

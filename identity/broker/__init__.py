@@ -5,8 +5,8 @@ from identity.broker.broker import CredentialBroker
 from identity.broker.consents import PendingConsent
 from identity.broker.credentials import ApiKey, OAuth2Token, StsCredentials, WorkloadAccessToken, fingerprint
 from identity.broker.errors import ConsentError, ConsentRequired, NotProvisioned, SignInExpired
-from identity.broker.needs import CredentialNeed, default_needs
+from identity.broker.needs import CredentialNeed
 
 __all__ = ["Activity", "ApiKey", "ConsentError", "ConsentRequired", "CredentialBroker", "CredentialNeed",
            "NotProvisioned", "OAuth2Token", "PendingConsent", "SignInExpired", "StsCredentials",
-           "WorkloadAccessToken", "default_needs", "fingerprint"]
+           "WorkloadAccessToken", "fingerprint"]

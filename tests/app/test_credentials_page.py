@@ -16,12 +16,13 @@ from streamlit.testing.v1 import AppTest
 
 import localcloud
 from identity import provision
-from identity.broker import CredentialNeed, PendingConsent, default_needs
+from identity.broker import CredentialNeed, PendingConsent
 from identity.broker.cache import CacheKey
 from identity.signin import verify_id_token
 from identity.users import SignedInUser
 from tests.conftest import repo_root
 from tests.localcloud.browser import Browser, pkce_pair, query_of
+from tools import credential_needs
 from ui import credentials_view as view
 from ui.runtime import AppRuntime, get_runtime
 from ui.signin import STATE_KEY as AUTH_KEY
@@ -102,7 +103,7 @@ def _press(at: AppTest, action: str, need: CredentialNeed) -> AppTest:
 
 
 def _need(runtime: AppRuntime, kind: str, provider: str | None = None) -> CredentialNeed:
-    return next(n for n in default_needs(runtime.settings) if n.kind == kind and provider in (None, n.provider))
+    return next(n for n in credential_needs(runtime.settings) if n.kind == kind and provider in (None, n.provider))
 
 
 def _table(at: AppTest) -> pd.DataFrame:
@@ -146,7 +147,7 @@ def test_the_page_lists_every_credential_as_not_connected(provisioned):
     alice, session = _sign_in(provisioned, "alice")
     at = _open(session)
     table = _table(at)
-    assert list(table["Kind"]) == ["OAuth2", "OAuth2", "API key", "STS"]
+    assert sorted(table["Kind"]) == ["API key", "OAuth2", "OAuth2", "STS"]
     assert set(_statuses(at).values()) == {view.NOT_CONNECTED}
     assert set(table["Preview"]) == {view.NO_VALUE}
     assert "Alice Chen" in _texts(at) and "no access token yet" in _texts(at)

@@ -1,0 +1,180 @@
+"""Each tool end to end against localcloud, with credentials from the broker for a signed-in demo user."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import socket
+import time
+from collections.abc import Iterator
+from urllib.parse import urlencode
+
+import jwt
+import pytest
+
+import localcloud
+from identity import provision
+from identity.broker import ApiKey, ConsentRequired, CredentialBroker, OAuth2Token
+from identity.clients import Clients
+from identity.cloud import connect
+from identity.users import SignedInUser
+from tests.identity.conftest import local_settings
+from tests.localcloud.browser import Browser, pkce_pair, query_of
+from tools import (
+    TOOLS,
+    ToolContext,
+    ToolError,
+    call_tool,
+    discover_mcp_tools,
+    get_current_time,
+    get_schedule,
+    list_oss_objects,
+    read_dingtalk_document,
+    read_oss_object,
+    resolve_credential,
+    weather_search,
+    write_dingtalk_document,
+)
+
+
+@dataclasses.dataclass
+class World:
+    cloud: localcloud.LocalCloud
+    settings: object
+    broker: CredentialBroker
+    endpoints: dict[str, str]
+    browser: Browser
+    user: SignedInUser
+
+
+def _sign_in(cloud: localcloud.LocalCloud, settings: object, browser: Browser, username: str) -> SignedInUser:
+    verifier, challenge = pkce_pair()
+    client_id = provision.read_config(settings.config_json)["inbound_app_id"]
+    redirect = settings.inbound_redirect_uri
+    start = browser.get(f"{cloud.urls.issuer('aliyun')}/authorize?" + urlencode({
+        "client_id": client_id, "redirect_uri": redirect, "response_type": "code", "scope": "openid profile aliuid",
+        "state": "s", "code_challenge": challenge, "code_challenge_method": "S256"}))
+    code = query_of(browser.sign_in_and_decide(start, username, "demo", "approve", redirect))["code"]
+    token = browser.http.post(cloud.urls.oauth_endpoint("aliyun", "token"), data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": redirect, "client_id": client_id,
+        "code_verifier": verifier}).json()["id_token"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return SignedInUser(claims["iss"], claims["sub"], claims.get("name", username), float(claims["exp"]), token,
+                        claims)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    directory = tmp_path_factory.mktemp("tools")
+    cloud = localcloud.start(port=0, data_dir=directory / "lc")
+    settings = local_settings(cloud, directory)
+    clients = Clients(connect(settings))
+    provision.apply(clients, settings)
+    browser = Browser()
+    user = _sign_in(cloud, settings, browser, "alice")
+    yield World(cloud, settings, CredentialBroker(clients, settings), clients.target.services, browser, user)
+    browser.close()
+
+
+def _consented(world: World, tool) -> None:
+    """Run the tool's consent like a user would: approve at the provider, then the app completes it."""
+    try:
+        resolve_credential(tool, world.user, world.broker)
+        return
+    except ConsentRequired as needed:
+        consent = needed.consent
+    page = world.browser.get(consent.authorization_url)
+    back = query_of(world.browser.sign_in_and_decide(page, "alice", "demo", "approve",
+                                                     world.settings.consent_return_url))
+    world.broker.complete_consent(world.user, back["state"], back["session_uri"])
+
+
+def _run(world: World, tool, **arguments: object):
+    return call_tool(tool, arguments, world.user, world.broker, world.endpoints)
+
+
+def test_weather_uses_the_api_key(world):
+    outcome = _run(world, weather_search, city="San Francisco")
+    assert outcome.ok and "foggy" in outcome.content
+    assert (outcome.credential_kind, outcome.provider) == ("api_key", "test-provider-api-key")
+    assert outcome.fingerprint.startswith("sha256:")
+
+
+def test_schedule_returns_the_signed_in_users_own_events(world):
+    outcome = _run(world, get_schedule, date="2026-12-01")
+    body = json.loads(outcome.content)
+    assert outcome.ok and body["user_id"] == world.user.subject and body["events"]
+
+
+def test_time_needs_consent_first_then_works(world):
+    with pytest.raises(ConsentRequired):
+        _run(world, get_current_time, timezone="Asia/Shanghai")
+    _consented(world, get_current_time)
+    outcome = _run(world, get_current_time, timezone="Asia/Shanghai")
+    assert outcome.ok and json.loads(outcome.content)["timezone"] == "Asia/Shanghai"
+
+
+def test_dingtalk_document_write_then_read(world):
+    _consented(world, write_dingtalk_document)
+    written = _run(world, write_dingtalk_document, content="# Notes from the agent\nhello")
+    assert written.ok, written.content
+    read = _run(world, read_dingtalk_document)
+    assert read.ok and "Notes from the agent" in read.content
+
+
+def test_oss_lists_and_reads_text_and_reports_binary(world):
+    listed = _run(world, list_oss_objects, prefix="docs/")
+    assert listed.ok and "docs/welcome.md" in listed.content
+    text = _run(world, read_oss_object, key="docs/welcome.md")
+    assert text.ok and text.content.strip()
+    binary = _run(world, read_oss_object, key="images/logo.png")
+    assert binary.ok and "binary file" in binary.content
+
+
+def test_mcp_server_tools_are_discovered_and_called(world):
+    from tools import MCP_CREDENTIAL
+
+    probe = dataclasses.replace(get_current_time, credential=MCP_CREDENTIAL)
+    _consented(world, probe)
+    token = resolve_credential(probe, world.user, world.broker)
+    found = {tool.name: tool for tool in discover_mcp_tools(world.endpoints["mcp_server"], token.value)}
+    assert {"list_ecs_instances", "search_resources"} <= set(found)
+    outcome = _run(world, found["list_ecs_instances"], region="cn-beijing")
+    assert outcome.ok and "i-" in outcome.content
+
+
+def test_oss_outside_the_policy_is_access_denied(world):
+    other = dataclasses.replace(world.settings, oss_bucket="someone-elses-bucket")
+    broker = CredentialBroker(world.broker.clients, other)
+    outcome = call_tool(read_oss_object, {"key": "secret.txt"}, world.user, broker, world.endpoints)
+    assert not outcome.ok and "AccessDenied" in outcome.content
+
+
+def test_weather_with_a_wrong_key_fails_with_the_services_error(world):
+    context = ToolContext(ApiKey(time.time() + 60, "p", "not-the-key"), world.settings, world.endpoints)
+    with pytest.raises(ToolError, match="403"):
+        weather_search.function(context, city="Beijing")
+
+
+def test_dingtalk_refuses_an_mcp_scoped_token(world):
+    _consented(world, get_current_time)
+    mcp_token = resolve_credential(get_current_time, world.user, world.broker)
+    context = ToolContext(OAuth2Token(time.time() + 60, "x", (), mcp_token.value), world.settings, world.endpoints)
+    with pytest.raises(ToolError, match="401"):
+        write_dingtalk_document.function(context, content="should not land")
+
+
+def test_an_unreachable_mcp_server_fails_fast_without_hanging():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    started = time.monotonic()
+    with pytest.raises(ToolError, match="MCP server"):
+        discover_mcp_tools(f"http://127.0.0.1:{port}/mcp", "token", timeout=3)
+    assert time.monotonic() - started < 15
+
+
+def test_every_tool_declares_a_credential_and_a_description():
+    for tool in TOOLS:
+        assert tool.credential.kind in ("api_key", "sts", "oauth2") and tool.description
+        assert tool.schema()["function"]["parameters"]["type"] == "object"

@@ -1,0 +1,81 @@
+"""DingTalk documents (OAuth2, DingTalk provider) and OSS objects (STS): the sample's two real-API tools."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import oss2
+
+from tools.base import CredentialSpec, ToolContext, ToolError, tool
+from tools.http import request_json, service_url
+
+__all__ = ["DINGTALK_SCOPES", "list_oss_objects", "read_dingtalk_document", "read_oss_object",
+           "write_dingtalk_document"]
+
+T = TypeVar("T")
+DINGTALK_SCOPES = ("openid", "corpid")  # the sample's
+DEMO_DOCUMENT_ID = "ZX6GRezwJl7Dbqy3TmR6N3Yn8dqbropQ"  # the local DingTalk stand-in's seeded document
+MAX_TEXT_BYTES = 64 * 1024
+_DINGTALK = CredentialSpec("oauth2", "dingtalk_oauth_provider_name", DINGTALK_SCOPES)
+
+
+def _document_url(context: ToolContext, document_id: str, action: str) -> str:
+    return service_url(context, "dingtalk_api_base", f"/v2.0/doc/me/suites/documents/{document_id}/{action}")
+
+
+@tool(_DINGTALK)
+def write_dingtalk_document(context: ToolContext, content: str, document_id: str = DEMO_DOCUMENT_ID) -> str:
+    """Overwrite a DingTalk document with markdown content."""
+    body = request_json(context, "POST", _document_url(context, document_id, "overwriteContent"),
+                        headers={"x-acs-dingtalk-access-token": context.credential.value},
+                        json={"dataType": "markdown", "content": content})
+    return json.dumps({"written": True, **body}, ensure_ascii=False)
+
+
+@tool(_DINGTALK)
+def read_dingtalk_document(context: ToolContext, document_id: str = DEMO_DOCUMENT_ID) -> str:
+    """Read a DingTalk document's markdown content."""
+    body = request_json(context, "GET", _document_url(context, document_id, "content"),
+                        headers={"x-acs-dingtalk-access-token": context.credential.value})
+    return json.dumps(body, ensure_ascii=False)
+
+
+def _bucket(context: ToolContext) -> oss2.Bucket:
+    sts = context.credential
+    auth = oss2.StsAuth(sts.access_key_id, sts.access_key_secret, sts.security_token)
+    endpoint = service_url(context, "oss_endpoint", "")
+    return oss2.Bucket(auth, endpoint, context.settings.oss_bucket, connect_timeout=context.timeout)
+
+
+def _oss_call(call: Callable[[], T]) -> T:
+    try:
+        return call()
+    except oss2.exceptions.OssError as error:
+        raise ToolError(f"OSS refused: {error.code} {error.message}") from None
+    except oss2.exceptions.RequestError as error:
+        raise ToolError(f"OSS did not answer ({error.__class__.__name__})") from None
+
+
+@tool(CredentialSpec("sts"))
+def list_oss_objects(context: ToolContext, prefix: str = "") -> str:
+    """List the files in the demo OSS bucket, optionally under a prefix."""
+    bucket = _bucket(context)
+    listed: Any = _oss_call(lambda: bucket.list_objects_v2(prefix=prefix, max_keys=100))
+    files = [{"key": o.key, "size": o.size} for o in listed.object_list]
+    return json.dumps({"bucket": bucket.bucket_name, "files": files}, ensure_ascii=False)
+
+
+@tool(CredentialSpec("sts"))
+def read_oss_object(context: ToolContext, key: str) -> str:
+    """Read a text file from the demo OSS bucket."""
+    result: Any = _oss_call(lambda: _bucket(context).get_object(key))
+    data = result.read(MAX_TEXT_BYTES + 1)
+    content_type = result.headers.get("Content-Type", "")
+    try:
+        text = data[:MAX_TEXT_BYTES].decode("utf-8")
+    except UnicodeDecodeError:
+        return f"{key} is a binary file ({content_type or 'unknown type'}, {result.content_length} bytes)."
+    suffix = "\n[truncated at 64 KiB]" if len(data) > MAX_TEXT_BYTES else ""
+    return text + suffix

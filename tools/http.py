@@ -1,0 +1,46 @@
+"""HTTP for tools: one timeout everywhere, and service errors turned into ToolError with the service's words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tools.base import ToolContext, ToolError
+
+__all__ = ["request_json", "service_url"]
+
+
+def service_url(context: ToolContext, name: str, path: str) -> str:
+    """A URL on one of the tools' services (from the cloud target); ToolError when it is not configured."""
+    base = context.endpoints.get(name)
+    if not base:
+        raise ToolError(f"the {name} service is not configured in this mode (see README, tool services)")
+    return f"{base.rstrip('/')}{path}"
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    if isinstance(body, dict):
+        code = body.get("code") or body.get("Code") or body.get("error") or ""
+        message = body.get("message") or body.get("Message") or body.get("error_description") or ""
+        return f"{code}: {message}".strip(": ")
+    return str(body)[:200]
+
+
+def request_json(context: ToolContext, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+    """Call a service; its JSON answer, or ToolError with its status and error code/message."""
+    try:
+        response = httpx.request(method, url, timeout=context.timeout, trust_env=False, **kwargs)
+    except httpx.HTTPError as exc:
+        raise ToolError(f"the service at {url.split('?')[0]} did not answer ({exc.__class__.__name__})") from None
+    if response.status_code >= 400:
+        raise ToolError(f"the service refused the request ({response.status_code} {_error_text(response)})")
+    try:
+        body = response.json()
+    except ValueError:
+        raise ToolError("the service answered something that is not JSON") from None
+    return body if isinstance(body, dict) else {"result": body}
