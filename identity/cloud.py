@@ -47,6 +47,13 @@ class CloudTarget:
     local: localcloud.LocalCloud | None = None
     # Where the tools' services are: mcp_server, services_url, dingtalk_api_base, oss_endpoint.
     services: dict[str, str] = field(default_factory=dict)
+    dashscope_base_url: str = "https://dashscope.aliyuncs.com/api/v1"
+    dashscope_api_key: str | None = field(default=None, repr=False)
+
+    @property
+    def uses_local_model(self) -> bool:
+        """Whether the agent talks to localcloud's deterministic stand-in instead of Qwen on DashScope."""
+        return self.local is not None and not self.dashscope_base_url.startswith("https://")
 
     @property
     def is_local(self) -> bool:
@@ -76,7 +83,8 @@ def _cloud_target(settings: Settings) -> CloudTarget:
         access_key_id=settings.access_key_id, access_key_secret=settings.access_key_secret,
         dingtalk_client_id=settings.dingtalk_client_id, dingtalk_client_secret=settings.dingtalk_client_secret,
         services=_services(settings, {"dingtalk_api_base": "https://api.dingtalk.com",
-                                      "oss_endpoint": f"https://oss-{region}.aliyuncs.com"}))
+                                      "oss_endpoint": f"https://oss-{region}.aliyuncs.com"}),
+        dashscope_api_key=settings.dashscope_api_key)
 
 
 def _services(settings: Settings, defaults: dict[str, str]) -> dict[str, str]:
@@ -101,7 +109,14 @@ def _local_target(settings: Settings, cloud: localcloud.LocalCloud) -> CloudTarg
         data_callback_prefix=urls.data_plane_callback_prefix(), access_key_id=cloud.access_key_id,
         access_key_secret=cloud.access_key_secret, dingtalk_client_id=cloud.dingtalk_client_id,
         dingtalk_client_secret=cloud.dingtalk_client_secret, local=cloud,
-        services=_services(settings, _from_env(cloud.env())))
+        services=_services(settings, _from_env(cloud.env())), **_model(settings, cloud.env()))
+
+
+def _model(settings: Settings, env: dict[str, str]) -> dict[str, str | None]:
+    """A real DASHSCOPE_API_KEY means Qwen on DashScope even in local mode; otherwise the local stand-in."""
+    if settings.dashscope_api_key or "DASHSCOPE_HTTP_BASE_URL" not in env:
+        return {"dashscope_api_key": settings.dashscope_api_key}
+    return {"dashscope_base_url": env["DASHSCOPE_HTTP_BASE_URL"], "dashscope_api_key": env.get("DASHSCOPE_API_KEY")}
 
 
 def _external_local_target(settings: Settings) -> CloudTarget:
