@@ -2,9 +2,10 @@
 
 `GET /svc/weather?city=<name>` with `Authorization: APPCODE <key>`. The key is valid when it equals the
 `APIKey` of one of the account's API-key credential providers (the dashboard's provider holds it), so a key
-fetched with GetResourceAPIKey works and any other does not. A missing key is 401, a wrong one 403, both in
-API Gateway's style (`X-Ca-Error-Code` / `X-Ca-Error-Message` headers plus a JSON body). The forecast is the
-sample's simulation: "20 degrees and foggy" in San Francisco, "30 degrees and sunny" anywhere else.
+fetched with GetResourceAPIKey works and any other does not. A missing or wrong key is 401 (as API Gateway
+answers an invalid AppCode), in API Gateway's style (`X-Ca-Error-Code` / `X-Ca-Error-Message` headers plus a
+JSON body). The forecast is the sample's simulation: "20 degrees and foggy" in San Francisco, "30 degrees
+and sunny" anywhere else.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from localcloud.resources.errors import BadRequest, Forbidden, Unauthorized
+from localcloud.resources.errors import BadRequest, Unauthorized
 from localcloud.resources.web import Handler
 from localcloud.services.agentidentity.models import API_KEY_PROVIDER
 from localcloud.store import Store
@@ -54,7 +55,7 @@ def weather_handler(store: Store) -> Handler:
     """The `GET /svc/weather` handler bound to the store."""
     def handle(request: Request, body: bytes) -> Response:
         if not _is_known_key(store, _app_code(request.headers.get("authorization"))):
-            raise Forbidden("InvalidAppCode", "Invalid AppCode: it matches no API key of this account")
+            raise Unauthorized("InvalidAppCode", "Invalid AppCode: it matches no API key of this account")
         city = request.query_params.get("city", "").strip()
         if not city or len(city) > _MAX_CITY:
             raise BadRequest("InvalidParameter.City", f"give the city as ?city=<name> (1 to {_MAX_CITY} characters)")

@@ -64,7 +64,7 @@ def test_weather_with_the_providers_key_gives_the_samples_forecasts(world):
 def test_weather_refuses_a_wrong_or_missing_key_the_api_gateway_way(world):
     wrong = get(f"{services(world)}/weather?city=sf", Authorization="APPCODE 87654321")
     missing = get(f"{services(world)}/weather?city=sf")
-    assert wrong.status_code == 403 and wrong.headers["x-ca-error-code"] == "InvalidAppCode"
+    assert wrong.status_code == 401 and wrong.headers["x-ca-error-code"] == "InvalidAppCode"
     assert missing.status_code == 401 and "Empty AppCode" in missing.headers["x-ca-error-message"]
     assert set(wrong.json()) == {"requestId", "code", "message"}
 

@@ -152,7 +152,7 @@ def test_oss_outside_the_policy_is_access_denied(world):
 
 def test_weather_with_a_wrong_key_fails_with_the_services_error(world):
     context = ToolContext(ApiKey(time.time() + 60, "p", "not-the-key"), world.settings, world.endpoints)
-    with pytest.raises(ToolError, match="403"):
+    with pytest.raises(ToolError, match="401"):
         weather_search.function(context, city="Beijing")
 
 
