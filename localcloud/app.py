@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from localcloud.dashscope import dashscope_routes
 from localcloud.oidc import oidc_routes
 from localcloud.oss import oss_routes
 from localcloud.request_log import RequestLog
@@ -62,6 +63,7 @@ def build_app(store: Store, clock: Callable[[], float], region: str, urls: Calla
         *oidc_routes(store, clock, urls),
         *consent_routes(store, clock, urls),
         *resource_routes(store, clock, urls, resource_center),
+        *dashscope_routes(store, clock),
         *oss_routes(store, clock),  # last: `/{bucket}/{key}` would otherwise look like any two-segment path
     ]
     # The mounted MCP app's own lifespan never runs: localcloud's builds it and runs its session manager.

@@ -17,6 +17,7 @@ import httpx
 import uvicorn
 
 from localcloud.app import CONTROL_TOKEN_HEADER, build_app
+from localcloud.dashscope import API_BASE_PATH, dashscope_key
 from localcloud.oidc import dingtalk_demo_app
 from localcloud.resources import MCP_ENDPOINT_PATH, SERVICES_PATH
 from localcloud.settings import LocalCloudSettings
@@ -48,6 +49,7 @@ class LocalCloud:
     dingtalk_client_secret: str = field(default="", repr=False)
     public_url: str | None = None
     reused: bool = False
+    dashscope_api_key: str = field(default="", repr=False)
 
     def __repr__(self) -> str:  # never print the secret
         return f"LocalCloud(url={self.url!r}, data_dir={str(self.data_dir)!r}, account_id={self.account_id!r})"
@@ -87,6 +89,8 @@ class LocalCloud:
             "MCP_SERVER": f"{self.url}{MCP_ENDPOINT_PATH}",
             "LOCALCLOUD_SERVICES_URL": f"{self.url}{SERVICES_PATH}",
             "DINGTALK_API_BASE": self.url,
+            "DASHSCOPE_HTTP_BASE_URL": f"{self.url}{API_BASE_PATH}",
+            "DASHSCOPE_API_KEY": self.dashscope_api_key,
         }
 
     def request_counts(self) -> dict[str, int]:
@@ -111,11 +115,14 @@ def describe(store: Store, settings: LocalCloudSettings, port: int, reused: bool
         raise LocalCloudError(f"the data directory {settings.data_dir} has no root key: delete it to start fresh.")
     ding_id, ding_secret = dingtalk_demo_app(store)
     return LocalCloud(port, settings.data_dir, settings.region, account_id, key.id, key.secret,
-                      store.meta("control_token") or "", ding_id, ding_secret, settings.public_url, reused)
+                      store.meta("control_token") or "", ding_id, ding_secret, settings.public_url, reused,
+                      dashscope_api_key=dashscope_key(store))
 
 
 def _bind(settings: LocalCloudSettings) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and
+    # without it every keep-alive response waits ~40 ms for a delayed ACK (Nagle).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((settings.host, settings.port))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shlex
 import socket
@@ -17,6 +18,8 @@ import httpx
 import pytest
 
 import localcloud
+from localcloud.server import _bind
+from localcloud.settings import LocalCloudSettings
 from localcloud.store import DB_NAME
 from tests.conftest import repo_root
 
@@ -155,3 +158,27 @@ def test_cli_rejects_bad_settings_with_a_clear_message(tmp_path, args, env, mess
                           env=_clean_env(**env), capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_accepted_connections_have_nagle_turned_off(tmp_path):
+    # asyncio turns on TCP_NODELAY only for sockets created as IPPROTO_TCP; without it each keep-alive
+    # response waited ~40 ms for a delayed ACK.
+    listener = _bind(LocalCloudSettings.resolve(0, tmp_path))
+    port = listener.getsockname()[1]
+
+    async def accepted_nodelay() -> int:
+        seen: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        class Probe(asyncio.Protocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                sock = transport.get_extra_info("socket")
+                seen.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+        server = await asyncio.get_running_loop().create_server(Probe, sock=listener)
+        async with server:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            value = await asyncio.wait_for(seen, 10)
+            writer.close()
+            return value
+
+    assert asyncio.run(accepted_nodelay()) != 0
