@@ -53,7 +53,7 @@ class CloudTarget:
     @property
     def uses_local_model(self) -> bool:
         """Whether the agent talks to localcloud's deterministic stand-in instead of Qwen on DashScope."""
-        return self.local is not None and not self.dashscope_base_url.startswith("https://")
+        return "dashscope.aliyuncs.com" not in self.dashscope_base_url
 
     @property
     def is_local(self) -> bool:
@@ -136,7 +136,10 @@ def _external_local_target(settings: Settings) -> CloudTarget:
         access_key_secret=settings.access_key_secret, dingtalk_client_id=settings.dingtalk_client_id,
         dingtalk_client_secret=settings.dingtalk_client_secret,
         services=_services(settings, {"services_url": f"{url}/svc", "dingtalk_api_base": url, "oss_endpoint": url,
-                                      "mcp_server": f"{url}/mcp/resourcecenter/mcp"}))
+                                      "mcp_server": f"{url}/mcp/resourcecenter/mcp"}),
+        # `python -m localcloud env` exports the local model's URL and key with the rest.
+        dashscope_base_url=os.environ.get("DASHSCOPE_HTTP_BASE_URL") or f"{url}/api/v1",
+        dashscope_api_key=settings.dashscope_api_key)
 
 
 def connect(settings: Settings) -> CloudTarget:

@@ -7,6 +7,7 @@ across restarts. Verification never trusts the token's own header beyond picking
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -61,6 +62,13 @@ def signing_key(store: Store, name: str) -> SigningKey:
                                     serialization.NoEncryption()).decode()
         store.set_meta_once(meta_key, pem)
         pem = store.meta(meta_key) or pem  # another thread may have won the race: use the stored key
+    return _parsed_key(pem)
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed_key(pem: str) -> SigningKey:
+    """The key a PEM holds. Cached by the PEM itself: loading checks the RSA key (~30 ms), which every
+    signed or verified token paid before; a new key is a new PEM, so rotation still takes effect."""
     private = serialization.load_pem_private_key(pem.encode(), password=None)
     assert isinstance(private, rsa.RSAPrivateKey)
     return SigningKey(_thumbprint(private), private)

@@ -1,13 +1,292 @@
-"""Chat page: the Qwen agent and its tool calls."""
+"""Chat page: talk to Friday; every tool call shows the credential it used, and consents appear inline.
 
-import streamlit as st
+While a tool waits for consent this script is blocked in the broker's wait (bounded), with the consent card
+already on screen: Streamlit sends elements as they are created. The user approves in another tab, the app's
+/callback route completes the consent and wakes the wait, and the answer streams on here by itself.
+"""
 
-from ui.chrome import page_frame
-from ui.signin import require_user
+from __future__ import annotations
 
-page_frame()
+from identity.cloud import prepare_process_environment
 
-st.title("Chat")
-require_user()
-st.write("Here you will talk to the Qwen agent. Each tool call will show which credential it used, and a "
-         "consent prompt will appear inline when a tool needs your approval.")
+# Also when this page runs on its own: the Alibaba SDKs must never see a proxy or probe ECS metadata.
+prepare_process_environment()
+
+import hashlib  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import streamlit as st  # noqa: E402
+
+from agent import (  # noqa: E402
+    AgentError,
+    ChatStore,
+    ConsentNeeded,
+    ConsentSettled,
+    ConsentWaiting,
+    Event,
+    TextDelta,
+    ToolFinished,
+    ToolStarted,
+    TurnContext,
+    recorded,
+    run_turn,
+)
+from identity.users import SignedInUser  # noqa: E402
+from ui import chat_view as view  # noqa: E402
+from ui.chrome import page_frame  # noqa: E402
+from ui.credentials_view import UNTRUSTED_LINK, is_trusted_authorization_url  # noqa: E402
+from ui.runtime import AppRuntime, app_state_dir  # noqa: E402
+from ui.signin import current_user, require_user  # noqa: E402
+
+_NOTICE = {"info": st.info, "warning": st.warning, "error": st.error}
+
+
+@st.cache_resource(show_spinner=False)
+def _chat_store(directory: str) -> ChatStore:
+    """One chat store per state directory for the whole server (it filters every query by owner)."""
+    return ChatStore.in_directory(Path(directory))
+
+
+def _state(user: SignedInUser) -> view.ChatState:
+    existing = st.session_state.get(view.STATE_KEY) or view.ChatState()
+    state = st.session_state[view.STATE_KEY] = existing.for_user(user.key)
+    return state
+
+
+# -- sidebar actions (callbacks run before the page draws, so it shows their effect) ----------------------
+def _new_chat(store: ChatStore) -> None:
+    user = current_user()
+    if user is None:
+        return
+    state = _state(user)
+    empty = next((c.id for c in store.list_chats(user.key) if not store.entries(user.key, c.id)), None)
+    state.chat_id = empty or store.create_chat(user.key).id  # one empty chat is enough
+
+
+def _open_chat(chat_id: str) -> None:
+    user = current_user()
+    if user is not None:
+        _state(user).chat_id = chat_id
+
+
+def _rename_chat(store: ChatStore, chat_id: str, field: str) -> None:
+    user = current_user()
+    if user is not None:
+        _guarded(user, lambda: store.rename_chat(user.key, chat_id, str(st.session_state.get(field, ""))))
+
+
+def _delete_chat(store: ChatStore, chat_id: str) -> None:
+    user = current_user()
+    if user is not None and _guarded(user, lambda: store.delete_chat(user.key, chat_id)):
+        _state(user).chat_id = None
+
+
+def _ask_example(prompt: str) -> None:
+    user = current_user()
+    if user is not None:
+        _state(user).pending_prompt = prompt
+
+
+def _guarded(user: SignedInUser, action: Callable[[], object]) -> bool:
+    """Run a chat action; a failure (e.g. deleted in another tab) becomes a note, never a traceback."""
+    try:
+        action()
+    except AgentError as error:
+        _state(user).message = error.message
+        return False
+    return True
+
+
+def _sidebar(runtime: AppRuntime, store: ChatStore, user: SignedInUser, state: view.ChatState) -> None:
+    with st.sidebar:
+        st.caption(view.model_label(runtime.settings, runtime.target))
+        st.button("New chat", key="chat_new", icon=":material/add:", width="stretch", on_click=_new_chat,
+                  args=(store,))
+        for chat in store.list_chats(user.key):
+            st.button(chat.title, key=f"chat_open_{chat.id}", width="stretch", on_click=_open_chat, args=(chat.id,),
+                      type="primary" if chat.id == state.chat_id else "secondary")
+        if state.chat_id:
+            _chat_actions(store, state.chat_id, store.get_chat(user.key, state.chat_id).title)
+
+
+def _title_field(chat_id: str, title: str) -> str:
+    """The title box's key: a new box whenever the stored title changes, so it always starts from it."""
+    return f"chat_title_{chat_id}_{hashlib.sha256(title.encode()).hexdigest()[:8]}"
+
+
+def _chat_actions(store: ChatStore, chat_id: str, title: str) -> None:
+    field = _title_field(chat_id, title)
+    st.text_input("Title of this chat", value=title, key=field, max_chars=60)
+    rename, delete = st.columns(2)
+    rename.button("Rename", key="chat_rename", icon=":material/edit:", width="stretch", on_click=_rename_chat,
+                  args=(store, chat_id, field))
+    delete.button("Delete", key="chat_delete", icon=":material/delete:", width="stretch", on_click=_delete_chat,
+                  args=(store, chat_id))
+
+
+# -- drawing ----------------------------------------------------------------------------------------------
+def _notice(notice: view.Notice) -> None:
+    _NOTICE[notice.level](notice.text)
+
+
+def _tool_card(event: ToolFinished, card: Any = None) -> None:
+    card = card or st.status(view.tool_finished_label(event), expanded=False)
+    card.update(label=view.tool_finished_label(event), state="complete" if event.ok else "error")
+    card.markdown(view.tool_details(event))
+
+
+def _stored_consent(card: view.ConsentCard) -> None:
+    """A consent from an earlier turn: its outcome only (its link was single-use and is not kept)."""
+    with st.container(border=True):
+        st.markdown(view.consent_prompt(card.needed))
+        if card.settled is None:
+            st.caption("The turn ended before this consent was settled.")
+        else:
+            st.caption(view.consent_settled_text(card.settled))
+
+
+def _item(item: view.Item) -> None:
+    if isinstance(item, str):
+        st.markdown(view.safe_markdown(item))
+    elif isinstance(item, ToolFinished):
+        _tool_card(item)
+    elif isinstance(item, view.ConsentCard):
+        _stored_consent(item)
+    else:
+        _notice(item)
+
+
+def _transcript(store: ChatStore, user: SignedInUser, chat_id: str) -> None:
+    for bubble in view.transcript(store.entries(user.key, chat_id)):
+        with st.chat_message(bubble.role):
+            for item in bubble.items:
+                if bubble.role == "user":
+                    st.markdown(str(item))
+                else:
+                    _item(item)
+
+
+class _LiveAnswer:
+    """Draws a running turn's events into the assistant's bubble as they arrive."""
+
+    def __init__(self, runtime: AppRuntime) -> None:
+        self.runtime, self.text, self.slot = runtime, "", None
+        self.tools: dict[str, Any] = {}
+        self.consents: dict[str, tuple[Any, Any]] = {}
+
+    def show(self, event: Event) -> None:
+        if isinstance(event, TextDelta):
+            self._text(event.text)
+            return
+        self.slot = None  # text after a card starts below it
+        if isinstance(event, ToolStarted):
+            self.tools[event.call_id] = st.status(view.tool_started_label(event), state="running", expanded=False)
+        elif isinstance(event, ToolFinished):
+            _tool_card(event, self.tools.pop(event.call_id, None))
+        elif isinstance(event, ConsentNeeded):
+            self._consent(event)
+        elif isinstance(event, ConsentWaiting | ConsentSettled):
+            self._consent_update(event)
+        elif (notice := view.notice_of(event)) is not None:
+            _notice(notice)
+
+    def _text(self, delta: str) -> None:
+        if self.slot is None:
+            self.slot, self.text = st.empty(), ""
+        self.text += delta
+        self.slot.markdown(view.safe_markdown(self.text))
+
+    def _consent(self, event: ConsentNeeded) -> None:
+        box = st.empty()
+        with box.container(border=True):
+            st.markdown(view.consent_prompt(event))
+            if is_trusted_authorization_url(event.authorization_url, self.runtime.target):
+                st.link_button("Authorize", event.authorization_url, key=f"chat_authorize_{event.state}",
+                               type="primary", icon=":material/open_in_new:")
+            else:  # only the identity service's own page may become a button
+                st.caption(UNTRUSTED_LINK)
+            waiting = st.empty()
+            waiting.caption(view.consent_waiting_text(int(event.expires_at - self.runtime.broker.clock())))
+        self.consents[event.state] = (box, waiting)
+
+    def _consent_update(self, event: ConsentWaiting | ConsentSettled) -> None:
+        box, waiting = self.consents.get(event.state, (None, None))
+        if isinstance(event, ConsentWaiting) and waiting is not None:
+            waiting.caption(view.consent_waiting_text(event.seconds_left))
+        elif isinstance(event, ConsentSettled) and box is not None:
+            (box.success if event.status == "completed" else box.warning)(view.consent_settled_text(event))
+
+
+def _answer(runtime: AppRuntime, store: ChatStore, user: SignedInUser, chat_id: str, prompt: str) -> None:
+    """Run one turn for the prompt, drawing it live and keeping it in the chat."""
+    with st.chat_message("user"):
+        st.markdown(prompt)
+    with st.chat_message("assistant"):
+        live = _LiveAnswer(runtime)
+        try:
+            history = store.history(user.key, chat_id)
+            context = TurnContext.of(user, runtime.broker, runtime.target)
+            for event in recorded(store, user.key, chat_id, run_turn(context, history, prompt)):
+                live.show(event)
+        except AgentError as error:  # e.g. the chat was deleted in another tab meanwhile
+            st.error(f"{error.code}: {error.message}")
+
+
+def _examples() -> None:
+    columns = st.columns(3)
+    for index, prompt in enumerate(view.EXAMPLE_PROMPTS):
+        columns[index % 3].button(prompt, key=view.example_key(index), width="stretch", on_click=_ask_example,
+                                  args=(prompt,))
+
+
+def _chat_for(store: ChatStore, user: SignedInUser, state: view.ChatState, prompt: str | None) -> str | None:
+    """The open chat (the latest if none is chosen); a prompt without one starts a chat named after it."""
+    chats = {chat.id: chat for chat in store.list_chats(user.key)}
+    if state.chat_id not in chats:
+        state.chat_id = next(iter(chats), None)
+    if prompt and state.chat_id is None:
+        state.chat_id = store.create_chat(user.key).id
+    if prompt and state.chat_id:
+        store.title_if_untitled(user.key, state.chat_id, prompt)
+    return state.chat_id
+
+
+def render() -> None:
+    """The Chat page for the signed-in user."""
+    runtime = page_frame()
+    st.title("Chat")
+    user = require_user()
+    store, state = _store_or_stop(runtime), _state(user)
+    st.caption(view.intro(user.name, runtime.settings, runtime.target))
+    prompt = st.chat_input("Ask Friday…", key="chat_input") or state.take_prompt()
+    try:
+        _chat_page(runtime, store, user, state, prompt)
+    except AgentError as error:  # e.g. the open chat was deleted in another tab
+        st.error(f"{error.code}: {error.message}")
+
+
+def _store_or_stop(runtime: AppRuntime) -> ChatStore:
+    try:
+        return _chat_store(str(app_state_dir(runtime.settings)))
+    except AgentError as error:
+        st.error(f"{error.code}: {error.message}")
+        st.stop()
+
+
+def _chat_page(runtime: AppRuntime, store: ChatStore, user: SignedInUser, state: view.ChatState,
+               prompt: str | None) -> None:
+    chat_id = _chat_for(store, user, state, prompt)
+    _sidebar(runtime, store, user, state)
+    if state.message:
+        st.warning(state.message)
+        state.message = None
+    _examples()
+    if chat_id is not None:
+        _transcript(store, user, chat_id)
+        if prompt:
+            _answer(runtime, store, user, chat_id, prompt)
+
+
+render()

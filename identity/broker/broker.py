@@ -176,6 +176,24 @@ class CredentialBroker:
             return self._keep_token(key, body)
         raise ConsentRequired(self._pending(user, state, key.provider, key.scopes, body))
 
+    def held_oauth2_token(self, user: SignedInUser, provider: str, scopes: tuple[str, ...]) -> OAuth2Token | None:
+        """The token if the user already consented (cached or in the vault); None otherwise.
+
+        Unlike `oauth2_token` it never records a pending consent: for probing ("is MCP connected?"), not
+        for a tool the user asked for.
+        """
+        key = self._key(user, "oauth2", provider, scopes)
+        found = None if key in self._disconnected else self._cached(user, key)
+        if found is not None or key in self._disconnected:
+            return found
+        request = data.GetResourceOAuth2TokenRequest(
+            resource_credential_provider_name=provider, scopes=list(scopes), oauth2_flow="USER_FEDERATION",
+            workload_access_token=self.workload_token(user).value,
+            resource_oauth2_return_url=self.settings.consent_return_url)
+        body = self._call(user, "GetResourceOAuth2Token", provider,
+                          lambda: self._as_role(user).get_resource_oauth2_token(request).body)
+        return self._keep_token(key, body) if body.access_token else None
+
     def _keep_token(self, key: CacheKey, body: Any) -> OAuth2Token:
         token = OAuth2Token(self.clock() + float(body.expires_in or 0), key.provider, key.scopes, body.access_token)
         self.cache.put(key, token)

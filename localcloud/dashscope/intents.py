@@ -21,7 +21,8 @@ __all__ = ["MCP_CONNECTOR", "Intent", "Utterance", "detect", "quoted_text"]
 # The dashboard offers this instead of the MCP server's tools until the user has approved the server.
 MCP_CONNECTOR = "connect_alibaba_cloud_mcp"
 
-_QUOTED = re.compile(r'"([^"\n]+)"|“([^”\n]+)”|「([^」\n]+)」|`([^`\n]+)`')
+# Single quotes count only around a passage, never as an apostrophe ("what's", "Alice's").
+_QUOTED = re.compile(r'"([^"\n]+)"|“([^”\n]+)”|「([^」\n]+)」|`([^`\n]+)`|(?<!\w)\'([^\'\n]+)\'(?!\w)')
 _PAYLOAD_COLON = re.compile(r":(?=\s)")  # "note: text", never the colon of "10:00"
 _CLAUSE_BREAK = re.compile(r"[;?!\n]|[,.](?=\s|$)|\b(?:and|also|then|plus)\b", re.IGNORECASE)
 

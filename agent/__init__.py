@@ -1,0 +1,31 @@
+"""The agent: Friday's function-calling loop over the tools (DashScope Generation), and chat memory.
+
+`run_turn(TurnContext.of(user, broker, target), history, text)` yields events for the UI; `recorded(...)`
+keeps them in a `ChatStore` as they pass.
+"""
+
+from agent.errors import AgentError, ChatNotFound, ModelError
+from agent.events import (
+    ConsentNeeded,
+    ConsentSettled,
+    ConsentWaiting,
+    Event,
+    McpConnected,
+    McpUnavailable,
+    MessageAdded,
+    TextDelta,
+    ToolFinished,
+    ToolStarted,
+    TurnDone,
+    TurnError,
+)
+from agent.llm import ModelConfig, ModelReply, ToolCall, stream_reply
+from agent.loop import TurnContext, run_turn
+from agent.memory import ChatStore, ChatSummary, Entry, recorded
+from agent.prompt import system_prompt
+from agent.toolbox import CONNECTOR_NAME
+
+__all__ = ["CONNECTOR_NAME", "AgentError", "ChatNotFound", "ChatStore", "ChatSummary", "ConsentNeeded",
+           "ConsentSettled", "ConsentWaiting", "Entry", "Event", "McpConnected", "McpUnavailable", "MessageAdded",
+           "ModelConfig", "ModelError", "ModelReply", "TextDelta", "ToolCall", "ToolFinished", "ToolStarted",
+           "TurnContext", "TurnDone", "TurnError", "recorded", "run_turn", "stream_reply", "system_prompt"]

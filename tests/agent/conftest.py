@@ -1,0 +1,137 @@
+"""Agent fixtures: a provisioned localcloud (with its DashScope stand-in), alice and bob signed in for real."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import jwt
+import pytest
+
+import localcloud
+from agent import ConsentNeeded, Event, TurnContext, run_turn
+from identity import provision
+from identity.broker import CredentialBroker
+from identity.clients import Clients
+from identity.cloud import CloudTarget, connect
+from identity.settings import Settings, load_settings
+from identity.users import SignedInUser
+from tests.localcloud.browser import Browser, pkce_pair, query_of
+from tools.services import MCP_SCOPES
+
+
+@dataclasses.dataclass
+class World:
+    cloud: localcloud.LocalCloud
+    settings: Settings
+    target: CloudTarget
+    clients: Clients
+    users: dict[str, SignedInUser]
+    directory: Path
+
+    @property
+    def alice(self) -> SignedInUser:
+        return self.users["alice"]
+
+
+def sign_in(cloud: localcloud.LocalCloud, settings: Settings, username: str) -> SignedInUser:
+    """A real authorization-code + PKCE sign-in at localcloud, scripted like a browser."""
+    browser, (verifier, challenge) = Browser(), pkce_pair()
+    client_id = provision.read_config(settings.config_json)["inbound_app_id"]
+    redirect = settings.inbound_redirect_uri
+    try:
+        start = browser.get(f"{cloud.urls.issuer('aliyun')}/authorize?" + urlencode({
+            "client_id": client_id, "redirect_uri": redirect, "response_type": "code",
+            "scope": "openid profile aliuid", "state": "s", "code_challenge": challenge,
+            "code_challenge_method": "S256"}))
+        code = query_of(browser.sign_in_and_decide(start, username, "demo", "approve", redirect))["code"]
+        token = browser.http.post(cloud.urls.oauth_endpoint("aliyun", "token"), data={
+            "grant_type": "authorization_code", "code": code, "redirect_uri": redirect, "client_id": client_id,
+            "code_verifier": verifier}).json()["id_token"]
+    finally:
+        browser.close()
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return SignedInUser(claims["iss"], claims["sub"], claims.get("name", username), float(claims["exp"]), token,
+                        claims)
+
+
+def app_settings(cloud: localcloud.LocalCloud, directory: Path) -> Settings:
+    """Local-mode settings as the app resolves them by default: its own localcloud (here: the running one, by
+    data directory), whose DashScope stand-in answers as the model."""
+    environ = {"LOCALCLOUD_PORT": "0", "LOCALCLOUD_DATA_DIR": str(cloud.data_dir),
+               "CONFIG_JSON": str(directory / ".config.json")}
+    return load_settings(environ, config_file=directory / "config.yml")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    directory = tmp_path_factory.mktemp("agent")
+    cloud = localcloud.start(port=0, data_dir=directory / "lc")
+    settings = app_settings(cloud, directory)
+    clients = Clients(connect(settings))
+    provision.apply(clients, settings)
+    users = {name: sign_in(cloud, settings, name) for name in ("alice", "bob")}
+    return World(cloud, settings, clients.target, clients, users, directory)
+
+
+@pytest.fixture
+def broker(world: World) -> CredentialBroker:
+    """A fresh broker per test: nothing cached here (the vault in localcloud keeps what was approved)."""
+    return CredentialBroker(world.clients, world.settings)
+
+
+def context(world: World, broker: CredentialBroker, user: str = "alice", **overrides: Any) -> TurnContext:
+    return TurnContext.of(world.users[user], broker, world.target, **overrides)
+
+
+def mcp_provider(world: World) -> tuple[str, tuple[str, ...]]:
+    return world.settings.mcp_oauth_provider_name, MCP_SCOPES
+
+
+def forget_consent(world: World, broker: CredentialBroker, provider: str, scopes: tuple[str, ...],
+                   user: str = "alice") -> None:
+    """Make the next use of this OAuth2 credential ask for consent again (ForceAuthentication)."""
+    broker.disconnect(world.users[user], "oauth2", provider, scopes)
+
+
+def decide(world: World, broker: CredentialBroker, consent: ConsentNeeded, decision: str = "approve",
+           user: str = "alice") -> None:
+    """What the user's browser and the app's /callback route do: approve (or deny) at the provider, then
+    complete (or decline) the consent for the signed-in user."""
+    browser = Browser()
+    try:
+        landed = browser.sign_in_and_decide(browser.get(consent.authorization_url), user, "demo", decision,
+                                            world.settings.consent_return_url)
+    finally:
+        browser.close()
+    back = query_of(landed)
+    if back.get("error"):
+        broker.decline_consent(world.users[user], back["state"], f"provider: {back['error']}")
+    else:
+        broker.complete_consent(world.users[user], back["state"], back["session_uri"])
+
+
+@pytest.fixture
+def approver() -> Iterator[ThreadPoolExecutor]:
+    """Another thread for the user's browser, so the turn can wait while the consent is given."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        yield pool
+
+
+def run(turn: Iterable[Event], on_consent: Any = None) -> tuple[list[Event], list[Future[None]]]:
+    """All of a turn's events; `on_consent(event)` is started for each ConsentNeeded while the turn waits."""
+    events, started = [], []
+    for event in turn:
+        events.append(event)
+        if isinstance(event, ConsentNeeded) and on_consent is not None:
+            started.append(on_consent(event))
+    return events, started
+
+
+def turn(world: World, broker: CredentialBroker, text: str, history: list[dict[str, Any]] | None = None,
+         user: str = "alice", **overrides: Any) -> Iterator[Event]:
+    return run_turn(context(world, broker, user, **overrides), history or [], text)

@@ -1,0 +1,156 @@
+"""The Chat page, run by AppTest against a real, provisioned localcloud (its DashScope stand-in is the model)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+import localcloud
+from agent.memory import CHATS_FILE, DEFAULT_TITLE
+from identity import provision
+from tests.app.test_credentials_page import _sign_in
+from tests.conftest import repo_root
+from tests.localcloud.browser import Browser, query_of
+from ui import chat_view as view
+from ui.runtime import AppRuntime, app_state_dir, get_runtime
+from ui.signin import STATE_KEY as AUTH_KEY
+from ui.signin import AuthState
+
+PAGE = str(repo_root() / "pages" / "chat.py")
+_LOCAL_ONLY = ("AGENT_IDENTITY_MODE", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+               "ALIBABA_CLOUD_PROFILE", "LOCALCLOUD_URL", "LOCALCLOUD_PUBLIC_URL",
+               "AGENT_IDENTITY_WORKLOAD_IDENTITY_NAME", "DASHSCOPE_API_KEY", "DASHSCOPE_MODEL_NAME", "MCP_SERVER")
+_TEXT_KINDS = ("markdown", "caption", "info", "success", "warning", "error", "title")
+
+
+@pytest.fixture
+def runtime(fresh_cloud: localcloud.LocalCloud, tmp_path: Path,
+            monkeypatch: pytest.MonkeyPatch) -> Iterator[AppRuntime]:
+    """The page's runtime: local mode on the session's (reset) localcloud, provisioned, with an empty chat store."""
+    for name in _LOCAL_ONLY:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LOCALCLOUD_PORT", "0")
+    monkeypatch.setenv("LOCALCLOUD_DATA_DIR", str(fresh_cloud.data_dir))
+    monkeypatch.setenv("CONFIG_JSON", str(tmp_path / ".config.json"))
+    monkeypatch.setenv("APP_REDIRECT_URI", "http://localhost:8501")
+    monkeypatch.chdir(tmp_path)
+    st.cache_resource.clear()  # AppTest shares this process: the runtime and chat store must be this test's
+    runtime = get_runtime()
+    chats = app_state_dir(runtime.settings) / CHATS_FILE
+    chats.unlink(missing_ok=True)  # the session's state directory is shared by every test
+    provision.apply(runtime.clients, runtime.settings)
+    yield runtime
+    st.cache_resource.clear()
+    chats.unlink(missing_ok=True)
+
+
+def _open(session_id: str | None = None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=90)
+    if session_id is not None:  # as the Login page leaves it: this session points at a login session
+        at.session_state[AUTH_KEY] = AuthState(session_id=session_id)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def _texts(at: AppTest) -> str:
+    return "\n".join(str(element.value) for kind in _TEXT_KINDS for element in getattr(at, kind))
+
+
+def _chats(at: AppTest) -> list[str]:
+    """The chat list in the sidebar, top to bottom."""
+    return [b.label for b in at.sidebar.button if b.key.startswith("chat_open_")]
+
+
+def _ask_example(at: AppTest, index: int) -> AppTest:
+    at.button(key=view.example_key(index)).click().run()
+    assert not at.exception
+    return at
+
+
+def test_a_signed_out_visitor_sees_the_sign_in_prompt(runtime):
+    at = _open()
+    assert "Please sign in to use this page." in _texts(at)
+    assert not at.chat_message and not at.get("chat_input") and not at.button
+
+
+def test_the_page_names_the_model_and_offers_the_samples_prompts(runtime):
+    _, session = _sign_in(runtime, "alice")
+    at = _open(session)
+    assert "local model stand-in (no DASHSCOPE_API_KEY)" in _texts(at) and "Qwen agent" in _texts(at)
+    assert [at.button(key=view.example_key(i)).label for i in range(6)] == list(view.EXAMPLE_PROMPTS)
+    assert not at.chat_message and _chats(at) == []
+
+
+def test_an_example_prompt_gets_an_answer_with_a_tool_card(runtime):
+    _, session = _sign_in(runtime, "alice")
+    at = _ask_example(_open(session), 0)
+    user, assistant = at.chat_message
+    assert (user.name, user.markdown[0].value) == ("user", "What's the weather in Beijing?")
+    assert assistant.name == "assistant" and "30 degrees and sunny" in assistant.markdown[-1].value
+    [card] = at.get("status") or assistant.get("expandable")
+    assert card.label.startswith("weather_search · API key from test-provider-api-key · ok")
+    assert _chats(at) == ["What's the weather in Beijing?"]
+
+    at.run()  # a reload draws the stored chat: the same bubbles and card
+    assert [m.name for m in at.chat_message] == ["user", "assistant"]
+    assert "30 degrees and sunny" in at.chat_message[1].markdown[-1].value
+    assert at.get("status")[0].label.startswith("weather_search · API key")
+
+
+def test_chats_can_be_created_renamed_and_deleted(runtime):
+    _, session = _sign_in(runtime, "alice")
+    at = _ask_example(_open(session), 4)
+    at.sidebar.button(key="chat_new").click().run()
+    assert _chats(at) == [DEFAULT_TITLE, "Read docs/welcome.md from OSS"] and not at.chat_message
+    [title] = at.sidebar.text_input
+    title.input("Notes for the demo").run()
+    at.sidebar.button(key="chat_rename").click().run()
+    assert _chats(at) == ["Notes for the demo", "Read docs/welcome.md from OSS"]
+    at.sidebar.button(key="chat_delete").click().run()
+    assert _chats(at) == ["Read docs/welcome.md from OSS"]
+    assert at.chat_message[0].markdown[0].value == "Read docs/welcome.md from OSS"  # the remaining chat opens
+
+
+def test_another_user_never_sees_alices_chats(runtime):
+    _, alice = _sign_in(runtime, "alice")
+    _ask_example(_open(alice), 0)
+    _, bob = _sign_in(runtime, "bob")
+    at = _open(bob)
+    assert _chats(at) == [] and not at.chat_message
+
+
+def test_a_consent_card_waits_and_the_turn_goes_on_once_approved(runtime, monkeypatch):
+    alice, session = _sign_in(runtime, "alice")
+    broker, waits = runtime.broker, []
+    real_wait = broker.wait_for_consent
+
+    def approve(state: str) -> None:  # the user's other tab: approve at the provider, land on /callback
+        browser = Browser()
+        try:
+            landed = browser.sign_in_and_decide(browser.get(broker.consents.get(state).authorization_url), "alice",
+                                                "demo", "approve", runtime.settings.consent_return_url)
+        finally:
+            browser.close()
+        back = query_of(landed)
+        broker.complete_consent(alice, back["state"], back["session_uri"])
+
+    def waiting(user: Any, state: str, timeout: float) -> Any:
+        if not waits:  # the card is on screen now; the user approves while the page waits
+            waits.append(threading.Thread(target=approve, args=(state,)))
+            waits[0].start()
+        return real_wait(user, state, timeout)
+
+    monkeypatch.setattr(broker, "wait_for_consent", waiting)
+    at = _ask_example(_open(session), 2)
+    waits[0].join(timeout=30)
+    assert any("connected: the tool call goes on by itself" in s.value for s in at.success)
+    [card] = at.get("status")
+    assert card.label.startswith("get_current_time · OAuth2 from test-provider-for-mcp-oauth · ok")
+    assert "Asia/Shanghai" in at.chat_message[1].markdown[-1].value

@@ -1,0 +1,75 @@
+"""The Chat page's pure view model: labels, notices and the transcript of a stored chat."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from agent.events import (
+    ConsentNeeded,
+    ConsentSettled,
+    McpConnected,
+    McpUnavailable,
+    ToolFinished,
+    ToolStarted,
+    TurnError,
+    card_record,
+)
+from agent.memory import Entry
+from identity.cloud import CloudTarget
+from identity.settings import load_settings
+from ui import chat_view as view
+
+SETTINGS = load_settings({}, config_file="/nonexistent/config.yml")
+CLOUD = CloudTarget("cloud", "cn-beijing", "https", "c", "d", "i", "r", "s", "o", "https://d/oauth2/callback/")
+
+
+def _entries(*bodies: dict) -> list[Entry]:
+    return [Entry(n, "message" if "role" in body else "card", body) for n, body in enumerate(bodies)]
+
+
+def test_the_model_label_says_which_model_answers():
+    assert view.model_label(SETTINGS, CLOUD) == "Model: Qwen qwen3-max on DashScope"
+    local = dataclasses.replace(CLOUD, local=object(), dashscope_base_url="http://127.0.0.1:1/api/v1")
+    assert view.model_label(SETTINGS, local) == "Model: local model stand-in (no DASHSCOPE_API_KEY)"
+
+
+def test_tool_cards_name_the_credential_and_never_its_value():
+    started = ToolStarted("c", "get_schedule", {"date": "2026-01-01"}, "sts", "")
+    assert view.tool_started_label(started) == "get_schedule · STS from workload RAM role · running…"
+    done = ToolFinished("c", "weather_search", False, "api_key", "test-provider-api-key", 41.6, "failed: 403",
+                        "sha256:0123456789")
+    assert view.tool_finished_label(done) == "weather_search · API key from test-provider-api-key · failed · 42 ms"
+    assert "`sha256:0123456789`" in view.tool_details(done)
+
+
+def test_notices_skip_the_everyday_mcp_connection():
+    assert view.notice_of(McpConnected(("a", "b"), via="vault")) is None
+    assert view.notice_of(McpConnected(("a", "b"), via="consent")).level == "info"
+    assert view.notice_of(McpUnavailable("refused")).level == "warning"
+    assert "`InvalidApiKey`" in view.notice_of(TurnError("InvalidApiKey", "bad")).text
+
+
+def test_the_transcript_groups_turns_and_settles_consent_cards():
+    needed = ConsentNeeded("s1", "get_current_time", "mcp", ("openid",), "http://x/oauth2/authorize", 9.0)
+    finished = ToolFinished("c1", "get_current_time", True, "oauth2", "mcp", 5.0, "08:00")
+    bubbles = view.transcript(_entries(
+        {"role": "user", "content": "time?"}, card_record(needed),
+        card_record(ConsentSettled("s1", "mcp", "completed")), card_record(finished),
+        {"role": "assistant", "content": "", "tool_calls": [{"id": "c1"}]},
+        {"role": "tool", "content": "08:00", "tool_call_id": "c1"},
+        {"role": "assistant", "content": "It's 08:00."}, {"role": "user", "content": "thanks"}))
+    assert [b.role for b in bubbles] == ["user", "assistant", "user"]
+    card, tool, text = bubbles[1].items
+    assert card.settled.status == "completed" and card.needed.authorization_url == ""
+    assert tool == finished and text == "It's 08:00."
+    assert view.consent_settled_text(card.settled).startswith("mcp: connected")
+
+
+def test_markdown_images_in_model_text_are_shown_as_text():
+    assert view.safe_markdown("see ![x](https://evil.example/?q=secret)") == "see !\\[x](https://evil.example/?q=secret)"
+
+
+def test_the_page_state_belongs_to_one_user():
+    state = view.ChatState(owner=("i", "alice"), chat_id="c", pending_prompt="hi")
+    assert state.for_user(("i", "alice")) is state and state.take_prompt() == "hi" and state.take_prompt() is None
+    assert state.for_user(("i", "bob")).chat_id is None

@@ -1,0 +1,203 @@
+"""The Chat page's view model: labels for cards and consents, the transcript of a stored chat. Pure: no Streamlit.
+
+Cards name the credential a tool used (kind and provider) and at most its fingerprint, never a value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from agent.events import (
+    ConsentNeeded,
+    ConsentSettled,
+    Event,
+    McpConnected,
+    McpUnavailable,
+    ToolFinished,
+    ToolStarted,
+    TurnError,
+    card_from_record,
+)
+from agent.memory import Entry
+from identity.cloud import CloudTarget
+from identity.settings import Settings
+from ui.credentials_view import code_span, countdown, kind_label, markdown_text
+
+__all__ = ["EXAMPLE_PROMPTS", "STATE_KEY", "Bubble", "ChatState", "ConsentCard", "Notice", "consent_prompt",
+           "consent_settled_text", "consent_waiting_text", "example_key", "intro", "model_label", "notice_of",
+           "safe_markdown", "tool_details", "tool_finished_label", "tool_started_label", "transcript"]
+
+STATE_KEY = "chat"
+EXAMPLE_PROMPTS = (
+    "What's the weather in Beijing?",
+    "What's on my schedule today?",
+    "What time is it in Shanghai?",
+    "List my ECS instances",
+    "Read docs/welcome.md from OSS",
+    "Write 'Agent Identity demo notes' to my DingTalk document",
+)
+_ROLE_PROVIDER = "workload RAM role"
+_SETTLED = {"completed": "connected: the tool call goes on by itself.",
+            "declined": "not approved: nothing was connected.",
+            "expired": "no approval arrived in time: ask again to get a new link."}
+# Markdown images load their URL as soon as they are drawn: a tool result could smuggle one into an answer.
+_IMAGE = re.compile(r"!\[")
+
+
+@dataclass
+class ChatState:
+    """This session's Chat page state for one user: the open chat and a prompt an example button chose."""
+
+    owner: tuple[str, str] | None = None
+    chat_id: str | None = None
+    pending_prompt: str | None = None
+    message: str | None = None        # a one-time note above the chat (e.g. a rename that failed)
+
+    def for_user(self, owner: tuple[str, str]) -> ChatState:
+        """This state if it is the user's, else a fresh one: another sign-in never opens the last one's chat."""
+        return self if self.owner == owner else ChatState(owner=owner)
+
+    def take_prompt(self) -> str | None:
+        prompt, self.pending_prompt = self.pending_prompt, None
+        return prompt
+
+
+def example_key(index: int) -> str:
+    return f"chat_example_{index}"
+
+
+def model_label(settings: Settings, target: CloudTarget) -> str:
+    """Which model answers: Qwen on DashScope, or localcloud's stand-in."""
+    if target.uses_local_model:
+        return "Model: local model stand-in (no DASHSCOPE_API_KEY)"
+    return f"Model: Qwen {settings.dashscope_model_name} on DashScope"
+
+
+def intro(user_name: str, settings: Settings, target: CloudTarget) -> str:
+    """The line under the title: who the agent acts for, where its credentials come from, which model."""
+    return (f"Talk to Friday, the Qwen agent, acting for **{markdown_text(user_name)}**: each tool call gets its "
+            f"credential from Agent Identity, and asks for your approval inline when it needs it. "
+            f"{model_label(settings, target)}.")
+
+
+def safe_markdown(text: str) -> str:
+    """Model text as Markdown, with images shown as text (they would fetch any URL the text names)."""
+    return _IMAGE.sub("!\\[", text)
+
+
+def _credential(kind: str, provider: str) -> str:
+    if not kind:
+        return "no credential"
+    return f"{kind_label(kind)} from {provider or _ROLE_PROVIDER}"
+
+
+def tool_started_label(event: ToolStarted) -> str:
+    return f"{event.tool} · {_credential(event.credential_kind, event.provider)} · running…"
+
+
+def tool_finished_label(event: ToolFinished) -> str:
+    """The card's title: tool, credential kind and provider, ok/failed, latency."""
+    outcome = "ok" if event.ok else "failed"
+    credential = _credential(event.credential_kind, event.provider)
+    return f"{event.tool} · {credential} · {outcome} · {event.latency_ms:.0f} ms"
+
+
+def tool_details(event: ToolFinished) -> str:
+    """Inside the card: the start of the result, and the credential's fingerprint (never its value)."""
+    lines = [f"Result: {markdown_text(event.summary)}" if event.summary else "No result text."]
+    if event.fingerprint:
+        lines.append(f"Credential fingerprint: {code_span(event.fingerprint)}")
+    return "  \n".join(lines)
+
+
+def consent_prompt(event: ConsentNeeded) -> str:
+    scopes = " ".join(event.scopes) or "—"
+    return (f"**{markdown_text(event.tool)}** needs your approval at **{markdown_text(event.provider)}** "
+            f"(scopes {code_span(scopes)}).")
+
+
+def consent_waiting_text(seconds_left: int) -> str:
+    return (f"Waiting for your approval… {countdown(seconds_left)} left. Press Authorize, approve, and this turn "
+            "goes on by itself (sending a new message stops waiting).")
+
+
+def consent_settled_text(event: ConsentSettled) -> str:
+    return f"{markdown_text(event.provider)}: {_SETTLED.get(event.status, event.status)}"
+
+
+# -- the transcript of a stored chat -------------------------------------------------------------------
+@dataclass(frozen=True)
+class Notice:
+    level: str       # "info", "warning" or "error"
+    text: str
+
+
+@dataclass
+class ConsentCard:
+    needed: ConsentNeeded
+    settled: ConsentSettled | None = None
+
+
+Item = str | ToolFinished | ConsentCard | Notice
+
+
+@dataclass
+class Bubble:
+    """One chat message as drawn: the user's text, or the assistant's text and cards in order."""
+
+    role: str
+    items: list[Item] = field(default_factory=list)
+
+
+def notice_of(event: Event) -> Notice | None:
+    """How MCP news and turn errors read; None for events that are not notices.
+
+    A server connected from the vault is the normal case at every turn's start: only a connection the user
+    just approved is news.
+    """
+    if isinstance(event, McpConnected) and event.via != "vault":
+        return Notice("info", f"Alibaba Cloud MCP server connected: {len(event.tools)} tools available.")
+    if isinstance(event, McpUnavailable):
+        return Notice("warning", f"Alibaba Cloud MCP server unavailable, answering without it: "
+                                 f"{markdown_text(event.reason)}")
+    if isinstance(event, TurnError):
+        return Notice("error", f"The model failed: {code_span(event.code)} {markdown_text(event.message)}")
+    return None
+
+
+def _assistant(bubbles: list[Bubble]) -> Bubble:
+    if not bubbles or bubbles[-1].role != "assistant":
+        bubbles.append(Bubble("assistant"))
+    return bubbles[-1]
+
+
+def _add_card(bubbles: list[Bubble], event: Event, consents: dict[str, ConsentCard]) -> None:
+    if isinstance(event, ConsentSettled):
+        if event.state in consents:
+            consents[event.state].settled = event
+        return
+    bubble = _assistant(bubbles)
+    if isinstance(event, ConsentNeeded):
+        bubble.items.append(consents.setdefault(event.state, ConsentCard(event)))
+    elif isinstance(event, ToolFinished):
+        bubble.items.append(event)
+    elif (notice := notice_of(event)) is not None:
+        bubble.items.append(notice)
+
+
+def transcript(entries: Sequence[Entry]) -> list[Bubble]:
+    """A stored chat as bubbles: user prompts, and the assistant's texts and cards between them."""
+    bubbles: list[Bubble] = []
+    consents: dict[str, ConsentCard] = {}
+    for entry in entries:
+        if entry.kind == "card":
+            event = card_from_record(entry.body)
+            if event is not None:
+                _add_card(bubbles, event, consents)
+        elif entry.body.get("role") == "user":
+            bubbles.append(Bubble("user", [str(entry.body.get("content", ""))]))
+        elif entry.body.get("role") == "assistant" and entry.body.get("content"):
+            _assistant(bubbles).items.append(str(entry.body["content"]))
+    return bubbles
