@@ -1,0 +1,40 @@
+"""The process environment a benchmark needs, settled before any Alibaba Cloud SDK is imported."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+__all__ = ["BASE_ENVIRON", "REPO_ROOT", "adopt_cloud_environment", "prepare_environment"]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+_PROXIES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
+# Settings from the developer's shell that would point the app or the SDK somewhere else.
+_FOREIGN = ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN",
+            "AGENT_IDENTITY_MODE", "AGENT_IDENTITY_WORKLOAD_IDENTITY_NAME", "AGENT_IDENTITY_WORKLOAD_ACCESS_TOKEN",
+            "LOCALCLOUD_URL", "LOCALCLOUD_PUBLIC_URL", "APP_REDIRECT_URI", "CONFIG_JSON")
+# The environment before localcloud's keys were added: what child processes (Streamlit) start with.
+BASE_ENVIRON: dict[str, str] = {}
+
+
+def prepare_environment() -> None:
+    """No proxies (the Tea SDKs ignore NO_PROXY) and no ECS metadata probing; the repo importable by path."""
+    for name in (*_PROXIES, *_FOREIGN):
+        os.environ.pop(name, None)
+    os.environ["ALIBABA_CLOUD_ECS_METADATA_DISABLED"] = "true"
+    BASE_ENVIRON.clear()
+    BASE_ENVIRON.update(os.environ)
+    # The official SDK writes .config.json into the working directory, so benchmarks change it: imports
+    # must then still find the repository.
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+
+
+def adopt_cloud_environment(env: Mapping[str, str]) -> None:
+    """Point the default credential chain at localcloud; refuses once the chain has read the environment."""
+    if "alibabacloud_credentials" in sys.modules:
+        raise RuntimeError("alibabacloud_credentials was imported before the benchmark set its keys: it reads "
+                           "ALIBABA_CLOUD_ACCESS_KEY_ID at import time. Import Alibaba SDKs only after this call.")
+    os.environ.update(env)

@@ -1,0 +1,189 @@
+"""Benchmark 5: `streamlit run app.py` start-up and memory, as ratios to a one-line Streamlit app.
+
+Each launch is timed from `Popen` to `/_stcore/health` answering, to the page shell (`GET /`) being served,
+and to the first script run finishing (a websocket session asking for the default page, as a browser does).
+Peak memory is the whole process tree's resident set, sampled from /proc while it runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import websockets
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+from bench.environment import BASE_ENVIRON, REPO_ROOT
+from bench.plan import Plan
+from bench.results import Results
+from bench.stats import ratio
+from bench.world import free_port
+
+__all__ = ["STARTUP", "Launch", "run"]
+
+STARTUP = "startup"
+_TIMEOUT_SECONDS = 120.0
+_ONE_LINER = 'import streamlit as st\nst.write("hello")\n'
+
+
+@dataclass(frozen=True)
+class Launch:
+    """One server start: seconds to each milestone, and the tree's peak RSS in MiB."""
+
+    health: float
+    shell: float
+    first_run: float
+    peak_mib: float
+
+
+def _tree(root: int) -> list[int]:
+    """`root` and every descendant still alive, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, queue = [], [root]
+    while queue:
+        pid = queue.pop()
+        found.append(pid)
+        queue.extend(children.get(pid, []))
+    return found
+
+
+def _status_kib(pid: int, field: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class MemoryWatch:
+    """Samples the tree's total RSS every 50 ms; the peak also counts each process's own high-water mark."""
+
+    def __init__(self, root: int) -> None:
+        self.root, self.peak_kib, self._stop = root, 0, threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="bench-rss", daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak_kib = max(self.peak_kib, sum(_status_kib(p, "VmRSS") for p in _tree(self.root)))
+
+    def stop(self) -> float:
+        """Peak MiB; stop sampling."""
+        high_water = sum(_status_kib(p, "VmHWM") for p in _tree(self.root))
+        self._stop.set()
+        self._thread.join(timeout=5)
+        return max(self.peak_kib, high_water) / 1024
+
+
+def _wait(url: str, process: subprocess.Popen[bytes], started: float) -> float:
+    """Seconds from launch until `url` answers 200."""
+    while time.perf_counter() - started < _TIMEOUT_SECONDS:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {process.returncode} before {url} answered")
+        try:
+            if httpx.get(url, trust_env=False, timeout=5).status_code == 200:
+                return time.perf_counter() - started
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{url} did not answer within {_TIMEOUT_SECONDS:.0f} s")
+
+
+async def _first_script_run(port: int) -> None:
+    """Open a session as the browser does and wait until the default page's script run finishes."""
+    request = BackMsg()
+    request.rerun_script.query_string = ""
+    request.rerun_script.page_script_hash = ""
+    async with websockets.connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"],
+                                  max_size=None, proxy=None) as socket:
+        await socket.send(request.SerializeToString())
+        while True:
+            message = ForwardMsg()
+            message.ParseFromString(await asyncio.wait_for(socket.recv(), _TIMEOUT_SECONDS))
+            if message.WhichOneof("type") == "script_finished":
+                if message.script_finished != ForwardMsg.FINISHED_SUCCESSFULLY:
+                    raise RuntimeError(f"the first script run ended with status {message.script_finished}")
+                return
+
+
+def _environment(port: int, workdir: Path) -> dict[str, str]:
+    env = dict(BASE_ENVIRON)
+    env.update({"APP_REDIRECT_URI": f"http://127.0.0.1:{port}", "AGENT_IDENTITY_MODE": "local",
+                "LOCALCLOUD_PORT": "0", "LOCALCLOUD_DATA_DIR": str(workdir / "lc"),
+                "CONFIG_JSON": str(workdir / ".config.json")})
+    return env
+
+
+def launch(script: Path, workdir: Path) -> Launch:
+    """Start `streamlit run script` headless on a free port with a fresh data directory; stop it after."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
+               "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    workdir.mkdir(parents=True, exist_ok=True)
+    with (workdir / "streamlit.log").open("wb") as log:
+        started = time.perf_counter()
+        # A fixed argv of our own (no shell): this interpreter running Streamlit on a script we chose.
+        process = subprocess.Popen(command, cwd=REPO_ROOT, env=_environment(port, workdir),  # noqa: S603
+                                   stdout=log, stderr=subprocess.STDOUT)
+    watch = MemoryWatch(process.pid)
+    try:
+        health = _wait(f"{url}/_stcore/health", process, started)
+        shell = _wait(f"{url}/", process, started)
+        asyncio.run(_first_script_run(port))
+        first_run = time.perf_counter() - started
+        time.sleep(0.3)  # let the memory sampler see the settled process after the first run
+        return Launch(health, shell, first_run, watch.stop())
+    finally:
+        watch.stop()
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def _one_run(results: Results, workdir: Path, index: int) -> None:
+    workdir.mkdir(parents=True, exist_ok=True)
+    baseline_script = workdir / "one_line_app.py"
+    baseline_script.write_text(_ONE_LINER)
+    pair = [("app", REPO_ROOT / "app.py"), ("one-line", baseline_script)]
+    # Alternate which goes first, so neither always starts on a warmer page cache.
+    order = pair if index % 2 == 0 else pair[::-1]
+    launches = {name: launch(script, workdir / f"{name}-{index}") for name, script in order}
+    app, base = launches["app"], launches["one-line"]
+    for label, key, unit in (("to /_stcore/health", "health", "s"), ("to page shell (GET /)", "shell", "s"),
+                             ("to first script run", "first_run", "s"), ("peak RSS of process tree", "peak_mib",
+                                                                          "MiB")):
+        mine, theirs = getattr(app, key), getattr(base, key)
+        results.add(STARTUP, f"app.py: {label}", mine, unit)
+        results.add(STARTUP, f"one-line app: {label}", theirs, unit)
+        results.add(STARTUP, f"  ratio app / one-line, {label.removeprefix('to ')}", ratio(mine, theirs), "x")
+
+
+def run(plan: Plan, results: Results, workdir: Path) -> None:
+    """Every run of benchmark 5."""
+    results.section(STARTUP, "5. Start-up and memory: streamlit run app.py vs a one-line app")
+    for index in range(plan.repeat):
+        _one_run(results, workdir / "startup", index)
