@@ -9,9 +9,9 @@ from localcloud.rpc.service import Call
 from localcloud.services.agentidentity.models import (
     API_KEY_PROVIDER,
     changed,
+    create,
     description,
     fetch,
-    insert,
     listing,
     new_name,
     remove,
@@ -19,7 +19,6 @@ from localcloud.services.agentidentity.models import (
     token_vault,
     without_none,
 )
-from localcloud.times import iso_utc
 
 __all__ = [
     "create_api_key_credential_provider",
@@ -40,17 +39,13 @@ def _view(doc: dict[str, Any]) -> dict[str, Any]:
 def create_api_key_credential_provider(call: Call) -> dict[str, Any]:
     """CreateAPIKeyCredentialProvider."""
     name = new_name(call.params, API_KEY_PROVIDER)
-    now = iso_utc(call.now)
-    doc = {
+    doc = create(call, API_KEY_PROVIDER, {
         "APIKeyCredentialProviderName": name,
         "CredentialProviderArn": arns.api_key_provider_arn(call.region, call.account, name),
         _SECRET: call.params.required(_SECRET, max_len=_API_KEY_MAX),
         "TokenVaultName": token_vault(call.params),
         "Description": description(call.params),
-        "CreateTime": now,
-        "UpdateTime": now,
-    }
-    insert(call, API_KEY_PROVIDER, doc)
+    })
     return {"APIKeyCredentialProvider": _view(doc)}
 
 

@@ -12,9 +12,9 @@ from localcloud.services.agentidentity.models import (
     IDENTITY_PROVIDER,
     WORKLOAD_IDENTITY,
     changed,
+    create,
     description,
     fetch,
-    insert,
     listing,
     new_name,
     remove,
@@ -22,7 +22,6 @@ from localcloud.services.agentidentity.models import (
     url,
     without_none,
 )
-from localcloud.times import iso_utc
 
 __all__ = [
     "create_identity_provider",
@@ -44,18 +43,14 @@ def _audience(params: Params) -> list[str] | None:
 def create_identity_provider(call: Call) -> dict[str, Any]:
     """CreateIdentityProvider."""
     name = new_name(call.params, IDENTITY_PROVIDER)
-    now = iso_utc(call.now)
-    doc = {
+    doc = create(call, IDENTITY_PROVIDER, {
         "IdentityProviderName": name,
         "IdentityProviderArn": arns.identity_provider_arn(call.region, call.account, name),
         "AllowedAudience": _audience(call.params) or [],
         # Assumed required: an OIDC provider cannot be used without its discovery document.
         "DiscoveryURL": url(call.params, "DiscoveryURL", required=True),
         "Description": description(call.params),
-        "CreateTime": now,
-        "UpdateTime": now,
-    }
-    insert(call, IDENTITY_PROVIDER, doc)
+    })
     return {"IdentityProvider": _view(doc)}
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "WORKLOAD_IDENTITY",
     "Kind",
     "changed",
+    "create",
     "description",
     "fetch",
     "insert",
@@ -124,6 +125,14 @@ def changed(doc: dict[str, Any], changes: dict[str, Any], now: float) -> dict[st
 
 
 # -- storage: one account's resources of one kind -----------------------------------------------
+def create(call: Call, kind: Kind, fields: dict[str, Any]) -> dict[str, Any]:
+    """Store a new resource stamped with its creation time; the stored document."""
+    now = iso_utc(call.now)
+    doc = {**fields, "CreateTime": now, "UpdateTime": now}
+    insert(call, kind, doc)
+    return doc
+
+
 def insert(call: Call, kind: Kind, doc: dict[str, Any]) -> None:
     """Store a new resource, named by its `kind.name_param` field."""
     name = doc[kind.name_param]

@@ -15,9 +15,9 @@ from localcloud.rpc.service import Call
 from localcloud.services.agentidentity.models import (
     OAUTH2_PROVIDER,
     changed,
+    create,
     description,
     fetch,
-    insert,
     is_http_url,
     listing,
     new_name,
@@ -27,7 +27,6 @@ from localcloud.services.agentidentity.models import (
     url,
     without_none,
 )
-from localcloud.times import iso_utc
 
 __all__ = [
     "VENDORS",
@@ -161,8 +160,7 @@ def create_oauth2_credential_provider(call: Call) -> dict[str, Any]:
     config = _normalised(call.params.json(_PARAM, dict, required=True), vendor)
     # Stands in for Agent Identity's own https://agentidentitydata.<region>.aliyuncs.com/oauth2/callback/<uuid>.
     callback = url(call.params, "CallbackURL") or f"{call.urls.data_plane_callback_prefix()}{uuid.uuid4()}"
-    now = iso_utc(call.now)
-    doc = {
+    doc = create(call, OAUTH2_PROVIDER, {
         "OAuth2CredentialProviderName": name,
         "CredentialProviderArn": arns.oauth2_provider_arn(call.region, call.account, name),
         "CredentialProviderVendor": vendor,
@@ -171,10 +169,7 @@ def create_oauth2_credential_provider(call: Call) -> dict[str, Any]:
         "OAuthType": call.params.str("OAuthType", max_len=64),
         "TokenVaultName": token_vault(call.params),
         "Description": description(call.params),
-        "CreateTime": now,
-        "UpdateTime": now,
-    }
-    insert(call, OAUTH2_PROVIDER, doc)
+    })
     return {"OAuth2CredentialProvider": _view(doc)}
 
 

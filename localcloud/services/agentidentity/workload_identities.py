@@ -13,9 +13,9 @@ from localcloud.services.agentidentity.models import (
     IDENTITY_PROVIDER,
     WORKLOAD_IDENTITY,
     changed,
+    create,
     description,
     fetch,
-    insert,
     listing,
     new_name,
     remove,
@@ -23,7 +23,6 @@ from localcloud.services.agentidentity.models import (
     url_list,
     without_none,
 )
-from localcloud.times import iso_utc
 
 __all__ = [
     "create_workload_identity",
@@ -65,8 +64,7 @@ def _created_role_arn(call: Call, name: str) -> str | None:
 def create_workload_identity(call: Call) -> dict[str, Any]:
     """CreateWorkloadIdentity."""
     name = new_name(call.params, WORKLOAD_IDENTITY)
-    now = iso_utc(call.now)
-    doc = {
+    doc = create(call, WORKLOAD_IDENTITY, {
         "WorkloadIdentityName": name,
         "WorkloadIdentityArn": arns.workload_identity_arn(call.region, call.account, name),
         "RoleArn": _role_arn(call.params) or _created_role_arn(call, name),
@@ -77,10 +75,7 @@ def create_workload_identity(call: Call) -> dict[str, Any]:
         "SourceAgentArn": call.params.str("SourceAgentArn", max_len=512),
         "SourcePlatform": call.params.str("SourcePlatform", max_len=64),
         "Description": description(call.params),
-        "CreateTime": now,
-        "UpdateTime": now,
-    }
-    insert(call, WORKLOAD_IDENTITY, doc)
+    })
     return {"WorkloadIdentity": _view(doc)}
 
 
