@@ -13,7 +13,7 @@ import sqlite3
 import string
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -201,10 +201,3 @@ def _create_root_account(store: Store) -> None:
     # Written last: its presence marks a fully initialised store.
     store.set_meta("account_id", account_id)
 
-
-def describe_key(key: AccessKey) -> dict[str, Any]:
-    """A key without its secret, for logs and debugging."""
-    described = asdict(key)
-    described["secret"] = "***"
-    described["security_token"] = "***" if key.security_token else None
-    return described
