@@ -7,9 +7,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
-import jwt
 import pytest
 
 import localcloud
@@ -20,7 +18,8 @@ from identity.clients import Clients
 from identity.cloud import CloudTarget, connect
 from identity.settings import Settings, load_settings
 from identity.users import SignedInUser
-from tests.localcloud.browser import Browser, pkce_pair, query_of
+from tests.localcloud.browser import Browser, query_of
+from tests.support import scripted_id_token, user_of
 from tools.services import MCP_SCOPES
 
 
@@ -40,23 +39,7 @@ class World:
 
 def sign_in(cloud: localcloud.LocalCloud, settings: Settings, username: str) -> SignedInUser:
     """A real authorization-code + PKCE sign-in at localcloud, scripted like a browser."""
-    browser, (verifier, challenge) = Browser(), pkce_pair()
-    client_id = provision.read_config(settings.config_json)["inbound_app_id"]
-    redirect = settings.inbound_redirect_uri
-    try:
-        start = browser.get(f"{cloud.urls.issuer('aliyun')}/authorize?" + urlencode({
-            "client_id": client_id, "redirect_uri": redirect, "response_type": "code",
-            "scope": "openid profile aliuid", "state": "s", "code_challenge": challenge,
-            "code_challenge_method": "S256"}))
-        code = query_of(browser.sign_in_and_decide(start, username, "demo", "approve", redirect))["code"]
-        token = browser.http.post(cloud.urls.oauth_endpoint("aliyun", "token"), data={
-            "grant_type": "authorization_code", "code": code, "redirect_uri": redirect, "client_id": client_id,
-            "code_verifier": verifier}).json()["id_token"]
-    finally:
-        browser.close()
-    claims = jwt.decode(token, options={"verify_signature": False})
-    return SignedInUser(claims["iss"], claims["sub"], claims.get("name", username), float(claims["exp"]), token,
-                        claims)
+    return user_of(scripted_id_token(cloud, settings, username), username)
 
 
 def app_settings(cloud: localcloud.LocalCloud, directory: Path) -> Settings:

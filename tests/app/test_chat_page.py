@@ -8,24 +8,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import localcloud
 from agent.memory import CHATS_FILE, DEFAULT_TITLE
 from identity import provision
-from tests.app.test_credentials_page import _sign_in
+from tests.app.test_credentials_page import sign_in
 from tests.conftest import repo_root
 from tests.localcloud.browser import Browser, query_of
+from tests.support import local_app_env
 from ui import chat_view as view
 from ui.runtime import AppRuntime, app_state_dir, get_runtime
 from ui.signin import STATE_KEY as AUTH_KEY
 from ui.signin import AuthState
 
 PAGE = str(repo_root() / "pages" / "chat.py")
-_LOCAL_ONLY = ("AGENT_IDENTITY_MODE", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-               "ALIBABA_CLOUD_PROFILE", "LOCALCLOUD_URL", "LOCALCLOUD_PUBLIC_URL",
-               "AGENT_IDENTITY_WORKLOAD_IDENTITY_NAME", "DASHSCOPE_API_KEY", "DASHSCOPE_MODEL_NAME", "MCP_SERVER")
 _TEXT_KINDS = ("markdown", "caption", "info", "success", "warning", "error", "title")
 
 
@@ -33,20 +30,16 @@ _TEXT_KINDS = ("markdown", "caption", "info", "success", "warning", "error", "ti
 def runtime(fresh_cloud: localcloud.LocalCloud, tmp_path: Path,
             monkeypatch: pytest.MonkeyPatch) -> Iterator[AppRuntime]:
     """The page's runtime: local mode on the session's (reset) localcloud, provisioned, with an empty chat store."""
-    for name in _LOCAL_ONLY:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("LOCALCLOUD_PORT", "0")
-    monkeypatch.setenv("LOCALCLOUD_DATA_DIR", str(fresh_cloud.data_dir))
-    monkeypatch.setenv("CONFIG_JSON", str(tmp_path / ".config.json"))
-    monkeypatch.setenv("APP_REDIRECT_URI", "http://localhost:8501")
-    monkeypatch.chdir(tmp_path)
-    st.cache_resource.clear()  # AppTest shares this process: the runtime and chat store must be this test's
+    for _ in local_app_env(fresh_cloud, tmp_path, monkeypatch):
+        yield from _provisioned_with_empty_chats()
+
+
+def _provisioned_with_empty_chats() -> Iterator[AppRuntime]:
     runtime = get_runtime()
     chats = app_state_dir(runtime.settings) / CHATS_FILE
     chats.unlink(missing_ok=True)  # the session's state directory is shared by every test
     provision.apply(runtime.clients, runtime.settings)
     yield runtime
-    st.cache_resource.clear()
     chats.unlink(missing_ok=True)
 
 
@@ -81,7 +74,7 @@ def test_a_signed_out_visitor_sees_the_sign_in_prompt(runtime):
 
 
 def test_the_page_names_the_model_and_offers_the_samples_prompts(runtime):
-    _, session = _sign_in(runtime, "alice")
+    _, session = sign_in(runtime, "alice")
     at = _open(session)
     assert "local model stand-in (no DASHSCOPE_API_KEY)" in _texts(at) and "Qwen agent" in _texts(at)
     assert [at.button(key=view.example_key(i)).label for i in range(6)] == list(view.EXAMPLE_PROMPTS)
@@ -89,7 +82,7 @@ def test_the_page_names_the_model_and_offers_the_samples_prompts(runtime):
 
 
 def test_an_example_prompt_gets_an_answer_with_a_tool_card(runtime):
-    _, session = _sign_in(runtime, "alice")
+    _, session = sign_in(runtime, "alice")
     at = _ask_example(_open(session), 0)
     user, assistant = at.chat_message
     assert (user.name, user.markdown[0].value) == ("user", "What's the weather in Beijing?")
@@ -105,7 +98,7 @@ def test_an_example_prompt_gets_an_answer_with_a_tool_card(runtime):
 
 
 def test_chats_can_be_created_renamed_and_deleted(runtime):
-    _, session = _sign_in(runtime, "alice")
+    _, session = sign_in(runtime, "alice")
     at = _ask_example(_open(session), 4)
     at.sidebar.button(key="chat_new").click().run()
     assert _chats(at) == [DEFAULT_TITLE, "Read docs/welcome.md from OSS"] and not at.chat_message
@@ -119,15 +112,15 @@ def test_chats_can_be_created_renamed_and_deleted(runtime):
 
 
 def test_another_user_never_sees_alices_chats(runtime):
-    _, alice = _sign_in(runtime, "alice")
+    _, alice = sign_in(runtime, "alice")
     _ask_example(_open(alice), 0)
-    _, bob = _sign_in(runtime, "bob")
+    _, bob = sign_in(runtime, "bob")
     at = _open(bob)
     assert _chats(at) == [] and not at.chat_message
 
 
 def test_a_consent_card_waits_and_the_turn_goes_on_once_approved(runtime, monkeypatch):
-    alice, session = _sign_in(runtime, "alice")
+    alice, session = sign_in(runtime, "alice")
     broker, waits = runtime.broker, []
     real_wait = broker.wait_for_consent
 

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlencode
 
-import httpx
 import pandas as pd
 import pytest
 import streamlit as st
@@ -18,10 +15,10 @@ import localcloud
 from identity import provision
 from identity.broker import CredentialNeed, PendingConsent
 from identity.broker.cache import CacheKey
-from identity.signin import verify_id_token
 from identity.users import SignedInUser
 from tests.conftest import repo_root
-from tests.localcloud.browser import Browser, pkce_pair, query_of
+from tests.localcloud.browser import Browser, query_of
+from tests.support import local_app_env, verified_sign_in
 from tools import credential_needs
 from ui import credentials_view as view
 from ui.runtime import AppRuntime, get_runtime
@@ -29,9 +26,6 @@ from ui.signin import STATE_KEY as AUTH_KEY
 from ui.signin import AuthState
 
 PAGE = str(repo_root() / "pages" / "credentials.py")
-_LOCAL_ONLY = ("AGENT_IDENTITY_MODE", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-               "ALIBABA_CLOUD_PROFILE", "LOCALCLOUD_URL", "LOCALCLOUD_PUBLIC_URL",
-               "AGENT_IDENTITY_WORKLOAD_IDENTITY_NAME", "API_KEY_PROVIDER_NAME")
 _TEXT_KINDS = ("markdown", "caption", "info", "success", "warning", "error", "title", "subheader")
 
 
@@ -39,16 +33,8 @@ _TEXT_KINDS = ("markdown", "caption", "info", "success", "warning", "error", "ti
 def runtime(fresh_cloud: localcloud.LocalCloud, tmp_path: Path,
             monkeypatch: pytest.MonkeyPatch) -> Iterator[AppRuntime]:
     """The page's own runtime: local mode on the session's (reset) localcloud, with a private `.config.json`."""
-    for name in _LOCAL_ONLY:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("LOCALCLOUD_PORT", "0")
-    monkeypatch.setenv("LOCALCLOUD_DATA_DIR", str(fresh_cloud.data_dir))  # port 0 reuses the running one
-    monkeypatch.setenv("CONFIG_JSON", str(tmp_path / ".config.json"))
-    monkeypatch.setenv("APP_REDIRECT_URI", "http://localhost:8501")
-    monkeypatch.chdir(tmp_path)
-    st.cache_resource.clear()  # AppTest shares this process: the runtime (and its broker) must be this test's
-    yield get_runtime()
-    st.cache_resource.clear()
+    for _ in local_app_env(fresh_cloud, tmp_path, monkeypatch):
+        yield get_runtime()
 
 
 @pytest.fixture
@@ -57,33 +43,9 @@ def provisioned(runtime: AppRuntime) -> AppRuntime:
     return runtime
 
 
-def _id_token(runtime: AppRuntime, username: str, nonce: str) -> str:
-    """A real sign-in at localcloud's sign-in server (authorization code + PKCE), scripted like a browser."""
-    cloud, redirect = runtime.target.local, runtime.settings.inbound_redirect_uri
-    client_id = provision.read_config(runtime.settings.config_json)["inbound_app_id"]
-    browser, (verifier, challenge) = Browser(), pkce_pair()
-    try:
-        start = browser.get(f"{cloud.urls.issuer('aliyun')}/authorize?" + urlencode({
-            "client_id": client_id, "redirect_uri": redirect, "response_type": "code", "scope": "openid profile aliuid",
-            "state": "s", "nonce": nonce, "code_challenge": challenge, "code_challenge_method": "S256"}))
-        code = query_of(browser.sign_in_and_decide(start, username, "demo", "approve", redirect))["code"]
-        tokens = browser.http.post(cloud.urls.oauth_endpoint("aliyun", "token"), data={
-            "grant_type": "authorization_code", "code": code, "redirect_uri": redirect, "client_id": client_id,
-            "code_verifier": verifier}).json()
-    finally:
-        browser.close()
-    return tokens["id_token"]
-
-
-def _sign_in(runtime: AppRuntime, username: str) -> tuple[SignedInUser, str]:
+def sign_in(runtime: AppRuntime, username: str) -> tuple[SignedInUser, str]:
     """A verified user (the sign-in module's own verification) and their server-side login session."""
-    nonce = secrets.token_urlsafe(16)
-    client_id = provision.read_config(runtime.settings.config_json)["inbound_app_id"]
-    with httpx.Client(trust_env=False, timeout=10) as http:
-        discovery = http.get(runtime.target.oauth_discovery_url).json()
-        jwks = http.get(discovery["jwks_uri"]).json()
-    user = verify_id_token(_id_token(runtime, username, nonce), discovery=discovery, jwks=jwks, client_id=client_id,
-                           nonce=nonce, now=time.time())
+    user = verified_sign_in(runtime.target.local, runtime.settings, runtime.target.oauth_discovery_url, username)
     return user, runtime.sessions.create(user, time.time())
 
 
@@ -144,7 +106,7 @@ def test_a_signed_out_visitor_sees_the_sign_in_prompt(provisioned):
 
 
 def test_the_page_lists_every_credential_as_not_connected(provisioned):
-    alice, session = _sign_in(provisioned, "alice")
+    alice, session = sign_in(provisioned, "alice")
     at = _open(session)
     table = _table(at)
     assert sorted(table["Kind"]) == ["API key", "OAuth2", "OAuth2", "STS"]
@@ -159,7 +121,7 @@ def test_the_page_lists_every_credential_as_not_connected(provisioned):
 
 
 def test_connect_on_the_api_key_row_shows_a_fingerprint_and_never_the_key(provisioned):
-    alice, session = _sign_in(provisioned, "alice")
+    alice, session = sign_in(provisioned, "alice")
     need = _need(provisioned, "api_key")
     at = _press(_open(session), view.CONNECT, need)
     row = _table(at).set_index("Provider").loc[need.provider]
@@ -181,7 +143,7 @@ def test_connect_on_the_api_key_row_shows_a_fingerprint_and_never_the_key(provis
 
 
 def test_the_workload_access_token_can_be_fetched_and_is_shown_by_its_claims(provisioned):
-    alice, session = _sign_in(provisioned, "alice")
+    alice, session = sign_in(provisioned, "alice")
     at = _open(session)
     at.button(key="credentials_workload_fetch").click().run()
     assert not at.exception and "credentials_workload_fetch" not in [button.key for button in at.button]
@@ -191,7 +153,7 @@ def test_the_workload_access_token_can_be_fetched_and_is_shown_by_its_claims(pro
 
 
 def test_connect_on_the_mcp_row_shows_a_pending_consent_with_an_authorize_link(provisioned):
-    _, session = _sign_in(provisioned, "alice")
+    _, session = sign_in(provisioned, "alice")
     need = _need(provisioned, "oauth2", provisioned.settings.mcp_oauth_provider_name)
     at = _press(_open(session), view.CONNECT, need)
     assert _statuses(at)[need.provider] == view.CONSENT_PENDING
@@ -203,7 +165,7 @@ def test_connect_on_the_mcp_row_shows_a_pending_consent_with_an_authorize_link(p
 
 
 def test_an_approved_consent_connects_the_row_and_disconnect_turns_it_back(provisioned):
-    alice, session = _sign_in(provisioned, "alice")
+    alice, session = sign_in(provisioned, "alice")
     need = _need(provisioned, "oauth2", provisioned.settings.mcp_oauth_provider_name)
     at = _press(_open(session), view.CONNECT, need)
     [link] = at.get("link_button")
@@ -226,7 +188,7 @@ def test_an_approved_consent_connects_the_row_and_disconnect_turns_it_back(provi
 
 
 def test_refresh_on_an_oauth2_row_starts_a_fresh_consent_that_supersedes_the_first(provisioned):
-    _, session = _sign_in(provisioned, "alice")
+    _, session = sign_in(provisioned, "alice")
     need = _need(provisioned, "oauth2", provisioned.settings.mcp_oauth_provider_name)
     at = _press(_open(session), view.CONNECT, need)
     [first] = at.get("link_button")
@@ -237,7 +199,7 @@ def test_refresh_on_an_oauth2_row_starts_a_fresh_consent_that_supersedes_the_fir
 
 
 def test_disconnect_turns_connected_api_key_and_sts_rows_back(provisioned):
-    _, session = _sign_in(provisioned, "alice")
+    _, session = sign_in(provisioned, "alice")
     key, sts = _need(provisioned, "api_key"), _need(provisioned, "sts")
     at = _press(_press(_open(session), view.CONNECT, key), view.CONNECT, sts)
     assert _statuses(at)[key.provider] == _statuses(at)[view.provider_label(sts)] == view.CONNECTED
@@ -249,7 +211,7 @@ def test_disconnect_turns_connected_api_key_and_sts_rows_back(provisioned):
 
 
 def test_refresh_fetches_a_new_api_key_call(provisioned):
-    alice, session = _sign_in(provisioned, "alice")
+    alice, session = sign_in(provisioned, "alice")
     need = _need(provisioned, "api_key")
     at = _press(_press(_open(session), view.CONNECT, need), view.REFRESH, need)
     calls = [a.action for a in provisioned.broker.log.of(alice.key)]
@@ -257,7 +219,7 @@ def test_refresh_fetches_a_new_api_key_call(provisioned):
 
 
 def test_a_cloud_error_shows_its_code_and_marks_the_row(provisioned, monkeypatch):
-    _, session = _sign_in(provisioned, "alice")
+    _, session = sign_in(provisioned, "alice")
     monkeypatch.setenv("API_KEY_PROVIDER_NAME", "no-such-provider")
     st.cache_resource.clear()  # a runtime with the changed setting
     runtime = get_runtime()
@@ -270,7 +232,7 @@ def test_a_cloud_error_shows_its_code_and_marks_the_row(provisioned, monkeypatch
 
 
 def test_not_provisioned_says_so_with_a_link_to_setup(provisioned):
-    _, session = _sign_in(provisioned, "alice")
+    _, session = sign_in(provisioned, "alice")
     provisioned.settings.config_json.unlink()  # the sign-in session stays; the resources' record is gone
     at = _open(session)
     assert "open Setup and press Provision" in at.main.error[0].value
@@ -281,7 +243,7 @@ def test_not_provisioned_says_so_with_a_link_to_setup(provisioned):
 
 
 def test_an_untrusted_authorization_url_is_never_a_button(provisioned):
-    alice, session = _sign_in(provisioned, "alice")
+    alice, session = sign_in(provisioned, "alice")
     now = time.time()
     provisioned.broker.consents.add(PendingConsent(
         "forged", alice.key, provisioned.settings.mcp_oauth_provider_name, ("openid",),

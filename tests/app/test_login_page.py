@@ -20,7 +20,6 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-import streamlit as st
 import streamlit_oauth
 from cryptography.hazmat.primitives.asymmetric import rsa
 from streamlit.testing.v1 import AppTest
@@ -34,28 +33,17 @@ from identity.settings import load_settings
 from identity.users import SignedInUser
 from tests.conftest import repo_root
 from tests.localcloud.browser import Browser, query_of
+from tests.support import local_app_env
 from ui.runtime import get_runtime
 
 APP = str(repo_root() / "app.py")
 REDIRECT = "http://localhost:8501/oauth2callback"
-_FOREIGN = ("AGENT_IDENTITY_MODE", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-            "ALIBABA_CLOUD_PROFILE", "LOCALCLOUD_URL", "LOCALCLOUD_PUBLIC_URL", "INBOUND_REDIRECT_URI",
-            "AGENT_IDENTITY_WORKLOAD_IDENTITY_NAME", "MCP_SERVER")
 
 
 @pytest.fixture
 def app_env(fresh_cloud: localcloud.LocalCloud, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Local-mode settings on the session's (reset) localcloud, a private `.config.json`, a fresh runtime."""
-    for name in _FOREIGN:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("LOCALCLOUD_PORT", "0")
-    monkeypatch.setenv("LOCALCLOUD_DATA_DIR", str(fresh_cloud.data_dir))  # port 0 reuses the running one
-    monkeypatch.setenv("CONFIG_JSON", str(tmp_path / ".config.json"))
-    monkeypatch.setenv("APP_REDIRECT_URI", "http://localhost:8501")
-    monkeypatch.chdir(tmp_path)
-    st.cache_resource.clear()  # AppTest shares this process: the runtime must see this test's settings
-    yield tmp_path / ".config.json"
-    st.cache_resource.clear()
+    yield from local_app_env(fresh_cloud, tmp_path, monkeypatch)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import localcloud
@@ -16,28 +15,18 @@ from identity.errors import CloudError
 from identity.provision import SAMPLE_KEYS, engine
 from identity.provision.steps import STEPS
 from tests.conftest import repo_root
+from tests.support import local_app_env
 
 PAGE = str(repo_root() / "pages" / "setup.py")
 CALLER = next(step.title for step in STEPS if step.key == "caller_identity")  # a lookup, not a resource
 ROLE = next(step.title for step in STEPS if step.key == "role")
 THROTTLED = ("Throttling.User", "Request was denied due to user flow control.")
-_LOCAL_ONLY = ("AGENT_IDENTITY_MODE", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-               "ALIBABA_CLOUD_PROFILE", "LOCALCLOUD_URL", "AGENT_IDENTITY_WORKLOAD_IDENTITY_NAME", "MCP_SERVER")
 
 
 @pytest.fixture
 def config_json(fresh_cloud: localcloud.LocalCloud, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Local-mode settings on the session's (reset) localcloud, with a private `.config.json`."""
-    for name in _LOCAL_ONLY:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("LOCALCLOUD_PORT", "0")
-    monkeypatch.setenv("LOCALCLOUD_DATA_DIR", str(fresh_cloud.data_dir))  # port 0 reuses the running one
-    monkeypatch.setenv("CONFIG_JSON", str(tmp_path / ".config.json"))
-    monkeypatch.setenv("APP_REDIRECT_URI", "http://localhost:8501")
-    monkeypatch.chdir(tmp_path)  # no stray config.yml; anything relative lands in the test's directory
-    st.cache_resource.clear()  # AppTest shares this process: the runtime must see this test's settings
-    yield tmp_path / ".config.json"
-    st.cache_resource.clear()
+    yield from local_app_env(fresh_cloud, tmp_path, monkeypatch)
 
 
 def _open() -> AppTest:

@@ -7,9 +7,7 @@ import json
 import socket
 import time
 from collections.abc import Iterator
-from urllib.parse import urlencode
 
-import jwt
 import pytest
 
 import localcloud
@@ -19,7 +17,8 @@ from identity.clients import Clients
 from identity.cloud import connect
 from identity.users import SignedInUser
 from tests.identity.conftest import local_settings
-from tests.localcloud.browser import Browser, pkce_pair, query_of
+from tests.localcloud.browser import Browser, query_of
+from tests.support import scripted_id_token, user_of
 from tools import (
     TOOLS,
     ToolContext,
@@ -47,22 +46,6 @@ class World:
     user: SignedInUser
 
 
-def _sign_in(cloud: localcloud.LocalCloud, settings: object, browser: Browser, username: str) -> SignedInUser:
-    verifier, challenge = pkce_pair()
-    client_id = provision.read_config(settings.config_json)["inbound_app_id"]
-    redirect = settings.inbound_redirect_uri
-    start = browser.get(f"{cloud.urls.issuer('aliyun')}/authorize?" + urlencode({
-        "client_id": client_id, "redirect_uri": redirect, "response_type": "code", "scope": "openid profile aliuid",
-        "state": "s", "code_challenge": challenge, "code_challenge_method": "S256"}))
-    code = query_of(browser.sign_in_and_decide(start, username, "demo", "approve", redirect))["code"]
-    token = browser.http.post(cloud.urls.oauth_endpoint("aliyun", "token"), data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": redirect, "client_id": client_id,
-        "code_verifier": verifier}).json()["id_token"]
-    claims = jwt.decode(token, options={"verify_signature": False})
-    return SignedInUser(claims["iss"], claims["sub"], claims.get("name", username), float(claims["exp"]), token,
-                        claims)
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     directory = tmp_path_factory.mktemp("tools")
@@ -71,7 +54,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     clients = Clients(connect(settings))
     provision.apply(clients, settings)
     browser = Browser()
-    user = _sign_in(cloud, settings, browser, "alice")
+    user = user_of(scripted_id_token(cloud, settings, "alice", browser=browser), "alice")
     yield World(cloud, settings, CredentialBroker(clients, settings), clients.target.services, browser, user)
     browser.close()
 

@@ -1,0 +1,82 @@
+"""Helpers many test packages share: the app's local environment and a real, scripted sign-in."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+import jwt
+import pytest
+import streamlit as st
+
+import localcloud
+from identity import provision
+from identity.settings import Settings
+from identity.signin import verify_id_token
+from identity.users import SignedInUser
+from tests.localcloud.browser import Browser, pkce_pair, query_of
+
+# Settings a developer's shell may hold that would point a test's app away from its own local cloud.
+FOREIGN_SETTINGS = ("AGENT_IDENTITY_MODE", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+                    "ALIBABA_CLOUD_PROFILE", "LOCALCLOUD_URL", "LOCALCLOUD_PUBLIC_URL", "INBOUND_REDIRECT_URI",
+                    "AGENT_IDENTITY_WORKLOAD_IDENTITY_NAME", "API_KEY_PROVIDER_NAME", "DASHSCOPE_API_KEY",
+                    "DASHSCOPE_MODEL_NAME", "MCP_SERVER")
+
+
+def local_app_env(cloud: localcloud.LocalCloud, directory: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The app in local mode on this running localcloud, with a private `.config.json` (yielded) and a fresh
+    runtime: AppTest runs pages in this process, so `st.cache_resource` must not keep another test's runtime."""
+    for name in FOREIGN_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LOCALCLOUD_PORT", "0")
+    monkeypatch.setenv("LOCALCLOUD_DATA_DIR", str(cloud.data_dir))  # port 0 reuses the running one
+    monkeypatch.setenv("CONFIG_JSON", str(directory / ".config.json"))
+    monkeypatch.setenv("APP_REDIRECT_URI", "http://localhost:8501")
+    monkeypatch.chdir(directory)  # no stray config.yml; anything relative lands in the test's directory
+    st.cache_resource.clear()
+    yield directory / ".config.json"
+    st.cache_resource.clear()
+
+
+def scripted_id_token(cloud: localcloud.LocalCloud, settings: Settings, username: str, nonce: str | None = None,
+                      browser: Browser | None = None) -> str:
+    """A real sign-in at localcloud's sign-in server (authorization code + PKCE), scripted like a browser."""
+    own = browser is None
+    browser = browser or Browser()
+    client_id = provision.read_config(settings.config_json)["inbound_app_id"]
+    redirect, (verifier, challenge) = settings.inbound_redirect_uri, pkce_pair()
+    query = {"client_id": client_id, "redirect_uri": redirect, "response_type": "code",
+             "scope": "openid profile aliuid", "state": "s", "code_challenge": challenge,
+             "code_challenge_method": "S256", **({"nonce": nonce} if nonce else {})}
+    try:
+        start = browser.get(f"{cloud.urls.issuer('aliyun')}/authorize?" + urlencode(query))
+        code = query_of(browser.sign_in_and_decide(start, username, "demo", "approve", redirect))["code"]
+        return browser.http.post(cloud.urls.oauth_endpoint("aliyun", "token"), data={
+            "grant_type": "authorization_code", "code": code, "redirect_uri": redirect, "client_id": client_id,
+            "code_verifier": verifier}).json()["id_token"]
+    finally:
+        if own:
+            browser.close()
+
+
+def user_of(id_token: str, username: str) -> SignedInUser:
+    """The signed-in user an ID token names (for broker-level tests; the app's verification is tested apart)."""
+    claims = jwt.decode(id_token, options={"verify_signature": False})
+    return SignedInUser(claims["iss"], claims["sub"], claims.get("name", username), float(claims["exp"]), id_token,
+                        claims)
+
+
+def verified_sign_in(cloud: localcloud.LocalCloud, settings: Settings, discovery_url: str,
+                     username: str) -> SignedInUser:
+    """A user verified by the sign-in module itself (signature, issuer, audience, nonce), as the Login page does."""
+    nonce = secrets.token_urlsafe(16)
+    client_id = provision.read_config(settings.config_json)["inbound_app_id"]
+    with httpx.Client(trust_env=False, timeout=10) as http:
+        discovery = http.get(discovery_url).json()
+        jwks = http.get(discovery["jwks_uri"]).json()
+    return verify_id_token(scripted_id_token(cloud, settings, username, nonce), discovery=discovery, jwks=jwks,
+                           client_id=client_id, nonce=nonce, now=time.time())
