@@ -210,19 +210,45 @@ class CredentialBroker:
 
     # -- consent return -------------------------------------------------------------------------------
     def _owned(self, user: SignedInUser, state: str, session_uri: str | None) -> PendingConsent:
-        """The pending consent this return names, if this user owns it and it is still open."""
+        """The pending consent this return names, if this user owns it and it is still open.
+
+        Every refusal is recorded in the user's activity log (without the state or session values), so an
+        attempt to complete someone else's consent, or to replay or tamper with a return, is visible."""
         consent = self.consents.get(state)
+        provider = consent.provider if consent is not None else ""
+        try:
+            return self._open_consent(user, consent, session_uri)
+        except ConsentError as refused:
+            self._record(user, "CompleteResourceTokenAuth", provider, "refused", time.perf_counter(), refused.reason)
+            if consent is not None and consent.owner != user.key:  # the owner must see the attempt too
+                self._record_for(consent.owner, provider, f"{refused.reason} ({user.name or user.subject})")
+            raise
+
+    def note_unsigned_return(self, state: str) -> None:
+        """A consent return reached the app without a login session: nothing is completed, and the consent's
+        owner (if the state names one) sees the attempt in their activity log."""
+        consent = self.consents.get(state)
+        if consent is not None:
+            self._record_for(consent.owner, consent.provider, "return without a login session")
+
+    def _record_for(self, owner: tuple[str, str], provider: str, detail: str) -> None:
+        self.log.add(Activity(self.clock(), owner, "CompleteResourceTokenAuth", provider, "refused", 0.0, detail))
+
+    def _open_consent(self, user: SignedInUser, consent: PendingConsent | None,
+                      session_uri: str | None) -> PendingConsent:
         if consent is None:
-            raise ConsentError("This consent link is unknown: it was not started from this app.", 404)
+            raise ConsentError("This consent link is unknown: it was not started from this app.", 404,
+                               "unknown state")
         if consent.owner != user.key:
-            self._record(user, "CompleteResourceTokenAuth", consent.provider, "refused", time.perf_counter(),
-                         "consent started by another user")
-            raise ConsentError("This consent was started by another user: it cannot be completed by you.", 403)
+            raise ConsentError("This consent was started by another user: it cannot be completed by you.", 403,
+                               "consent started by another user")
         if session_uri is not None and session_uri != consent.session_uri:
-            raise ConsentError("The returned session does not match this consent.", 400)
+            raise ConsentError("The returned session does not match this consent.", 400,
+                               "session does not match the consent")
         status = consent.status_at(self.clock())
         if status != "pending":
-            raise ConsentError(f"This consent is already {status}: ask the agent again for a new link.", 409)
+            raise ConsentError(f"This consent is already {status}: ask the agent again for a new link.", 409,
+                               f"consent already {status}")
         return consent
 
     def complete_consent(self, user: SignedInUser, state: str, session_uri: str | None) -> PendingConsent:

@@ -10,6 +10,10 @@ __all__ = ["ConsentRegistry", "PendingConsent"]
 
 # Agent Identity's consent sessions live 10 minutes (the local cloud enforces the same).
 CONSENT_LIFETIME_SECONDS = 600
+# Settled or expired consents stay listed this long after they expire (the Credentials page shows them), and
+# at most this many per user: the registry never grows without bound (the sample's state maps did).
+KEEP_AFTER_EXPIRY_SECONDS = 600
+KEEP_PER_USER = 50
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,18 @@ class ConsentRegistry:
     def add(self, consent: PendingConsent) -> None:
         with self._changed:
             self._by_state[consent.state] = consent
+            self._prune(consent.owner, consent.created_at)
             self._changed.notify_all()
+
+    def _prune(self, owner: tuple[str, str], now: float) -> None:
+        """Drop long-expired consents (anyone's) and this user's oldest settled ones beyond the cap."""
+        stale = [s for s, c in self._by_state.items() if c.expires_at + KEEP_AFTER_EXPIRY_SECONDS < now]
+        mine = sorted((c for c in self._by_state.values() if c.owner == owner and c.status != "pending"),
+                      key=lambda c: c.created_at)
+        open_count = sum(1 for c in self._by_state.values() if c.owner == owner and c.status == "pending")
+        overflow = max(0, open_count + len(mine) - KEEP_PER_USER)
+        for state in stale + [c.state for c in mine[:overflow]]:
+            self._by_state.pop(state, None)
 
     def get(self, state: str) -> PendingConsent | None:
         with self._changed:

@@ -19,9 +19,10 @@ class ConsentRequired(IdentityError):
 class ConsentError(IdentityError):
     """A consent return that must not complete anything; `status` is the HTTP status to answer."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(self, message: str, status: int = 400, reason: str = "") -> None:
         super().__init__(message)
         self.status = status
+        self.reason = reason or message  # short, for the activity log
 
 
 class NotProvisioned(IdentityError):

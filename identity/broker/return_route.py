@@ -47,6 +47,8 @@ def consent_return_route(user_of: UserLookup, broker_of: Callable[[], Credential
         session_uri = query.get("session_uri") or query.get("session_id")
         user = await run_in_threadpool(user_of, request)
         if user is None:
+            if state:
+                await run_in_threadpool(broker_of().note_unsigned_return, state)
             return _page("Sign in first", "This consent returned to a browser that is not signed in to the app, "
                          "so nothing was completed. Sign in, then ask the agent again.", 401, home)
         if not state:

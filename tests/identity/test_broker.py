@@ -25,7 +25,8 @@ from identity.clients import Clients
 from identity.cloud import connect
 from identity.users import SignedInUser
 from tests.identity.conftest import local_settings
-from tests.localcloud.browser import Browser, pkce_pair, query_of
+from tests.localcloud.browser import Browser
+from tests.support import scripted_id_token, user_of
 
 MCP = ("test-provider-for-mcp-oauth", ("profile", "openid", "aliuid", "/acs/mcp-server"))
 
@@ -77,20 +78,9 @@ def app(fresh_cloud: localcloud.LocalCloud, tmp_path) -> Iterator[App]:
 
 def sign_in(app: App, username: str) -> tuple[SignedInUser, Browser]:
     """A real sign-in at localcloud (PKCE); the broker trusts verified users, so we decode the ID token."""
-    browser, (verifier, challenge) = Browser(), pkce_pair()
+    browser = Browser()
     app.browsers.append(browser)
-    client_id = provision.read_config(app.settings.config_json)["inbound_app_id"]
-    redirect = app.settings.inbound_redirect_uri
-    start = browser.get(f"{app.cloud.urls.issuer('aliyun')}/authorize?" + urlencode({
-        "client_id": client_id, "redirect_uri": redirect, "response_type": "code", "scope": "openid profile aliuid",
-        "state": "s", "nonce": "n", "code_challenge": challenge, "code_challenge_method": "S256"}))
-    code = query_of(browser.sign_in_and_decide(start, username, "demo", "approve", redirect))["code"]
-    tokens = browser.http.post(app.cloud.urls.oauth_endpoint("aliyun", "token"), data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": redirect, "client_id": client_id,
-        "code_verifier": verifier}).json()
-    claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
-    user = SignedInUser(claims["iss"], claims["sub"], claims.get("name", username), float(claims["exp"]),
-                        tokens["id_token"], claims)
+    user = user_of(scripted_id_token(app.cloud, app.settings, username, "n", browser), username)
     app.users[username] = user
     browser.http.cookies.set("test_session", username, domain="127.0.0.1")
     return user, browser
@@ -142,6 +132,8 @@ def test_bob_cannot_complete_alices_consent_from_his_browser(app):
     page = bob_browser.get(landed)
     assert page.status_code == 403 and "another user" in page.text
     assert app.broker.consents.get(raised.value.consent.state).status == "pending"
+    assert _refusals(app, "bob") == ["consent started by another user"]
+    assert _refusals(app, "alice") == ["consent started by another user (Bob Li)"]
     with pytest.raises(ConsentRequired):
         app.broker.oauth2_token(alice, *MCP)
 
@@ -151,6 +143,7 @@ def test_unknown_or_stateless_returns_complete_nothing(app, query):
     _, browser = sign_in(app, "alice")
     page = browser.get(f"{app.url}/callback?{urlencode(query)}")
     assert page.status_code in (400, 404) and "Nothing was completed" in page.text
+    assert _refusals(app, "alice") == (["unknown state"] if query else [])
 
 
 def test_return_without_a_login_session_is_refused(app):
@@ -160,6 +153,12 @@ def test_return_without_a_login_session_is_refused(app):
     stranger = httpx.get(f"{app.url}/callback", params={"state": raised.value.consent.state}, timeout=10,
                          trust_env=False)
     assert stranger.status_code == 401
+    assert app.broker.consents.get(raised.value.consent.state).status == "pending"
+    assert _refusals(app, "alice") == ["return without a login session"]
+
+
+def _refusals(app: App, username: str) -> list[str]:
+    return [a.detail for a in app.broker.log.of(app.users[username].key) if a.outcome == "refused"]
 
 
 def test_declined_consent_wakes_the_waiter_and_stores_nothing(app):
