@@ -68,6 +68,9 @@ class AuthState:
     expired: bool = False      # the last session seen had an expired ID token
     error: str | None = None   # why the last sign-in failed, shown once
     cookie_request: str | None = field(default=None, repr=False)  # a cookie route for the browser to load once
+    # The sign-in ticket the browser has yet to redeem for its cookie: until it has, a reload would lose the
+    # sign-in, so the page does not announce it.
+    cookie_ticket: str | None = field(default=None, repr=False)
     # st.context.cookies are those the tab was opened with: stale once this session signed in or out.
     opening_cookie_counts: bool = True
 
@@ -164,7 +167,10 @@ def render_login(runtime: AppRuntime) -> None:
     user = current_user()
     _load_cookie_request(state)
     if user is not None:
-        _signed_in(user)
+        if _cookie_pending(runtime, state):
+            _awaiting_cookie(user)
+        else:
+            _signed_in(user)
         return
     if state.expired:
         st.warning(EXPIRED_MESSAGE, icon=":material/timer_off:")
@@ -239,7 +245,7 @@ def _complete_sign_in(runtime: AppRuntime, state: AuthState, client_id: str, res
     except SignInError as error:
         return f"Sign-in failed: {error}"
     state.user, state.session_id, state.expired, state.opening_cookie_counts = user, session_id, False, False
-    state.cookie_request = f"{SESSION_PATH}?ticket={ticket}"
+    state.cookie_request, state.cookie_ticket = f"{SESSION_PATH}?ticket={ticket}", ticket
     return None
 
 
@@ -264,6 +270,24 @@ def _refusal_message(error: StreamlitOauthError) -> str:
 
 
 # -- the signed-in view -------------------------------------------------------------------------------------------
+def _cookie_pending(runtime: AppRuntime, state: AuthState) -> bool:
+    """Whether the browser still has to fetch its session cookie (the ticket is live and unredeemed)."""
+    if state.cookie_ticket and runtime.sessions.ticket_waiting(state.cookie_ticket, clock()):
+        return True
+    state.cookie_ticket = None  # redeemed, or expired unused: either way there is nothing left to wait for
+    return False
+
+
+@st.fragment(run_every=timedelta(seconds=0.5))
+def _awaiting_cookie(user: SignedInUser) -> None:
+    """Shown for the moment between verifying the ID token and the browser storing its cookie."""
+    state = auth_state()
+    if not _cookie_pending(get_runtime(), state):
+        st.rerun(scope="app")
+    st.info(f"Verified {_markdown_text(user.name)}: handing your browser its session cookie…",
+            icon=":material/hourglass_top:")
+
+
 def _markdown_text(text: str) -> str:
     """`text` shown literally in Markdown (claims come from the identity provider)."""
     return "".join(f"\\{c}" if c in "\\`*_{}[]()<>#+-.!|~$" else c for c in text)

@@ -147,6 +147,15 @@ class LoginSessionStore:
             session_id = data.decode() if data else None
             return session_id if session_id and self._exists(session_id) else None
 
+    def ticket_waiting(self, ticket: str | None, now: float) -> bool:
+        """Whether this ticket is still live and unredeemed: the browser has not yet fetched its cookie."""
+        if not _is_secret(ticket):
+            return False
+        with self._lock:
+            row = self._db.execute("SELECT expires_at FROM tickets WHERE ticket_hash = ?",
+                                   (secret_hash(ticket),)).fetchone()
+        return row is not None and row[0] > now
+
     def _exists(self, session_id: str) -> bool:
         if not _is_secret(session_id):
             return False

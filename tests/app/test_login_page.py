@@ -125,14 +125,30 @@ def _signed_in(at: AppTest) -> bool:
 
 
 def _sign_in(popup: Popup) -> AppTest:
+    """Sign in, and let the browser fetch its cookie (the `<img>` the page drew, if it succeeded) as a browser would."""
+    at = _signed_in_before_the_cookie(popup)
+    if not _html(at):  # refused: no cookie to fetch
+        return at
+    _sessions().redeem_ticket(_ticket(at), time.time())
+    return _run(at)
+
+
+def _signed_in_before_the_cookie(popup: Popup) -> AppTest:
     at = _open()
     popup.click()
     return _run(at)
 
 
 def _ticket(at: AppTest) -> str:
-    [found] = [m.group(1) for body in _html(at) if (m := re.search(r'src="/auth/session\?ticket=([\w-]+)"', body))]
-    return found
+    [body] = _html(at)
+    return _ticket_drawn(body)
+
+
+def _ticket_drawn(body: str) -> str:
+    """The ticket in the `<img>` the page drew for the browser to load."""
+    found = re.search(r'src="/auth/session\?ticket=([\w-]+)"', body)
+    assert found is not None, body
+    return found.group(1)
 
 
 def test_before_setup_the_page_says_so_and_links_to_setup(app_env, popup):
@@ -171,18 +187,30 @@ def test_alice_signs_in_and_is_shown_with_issuer_subject_and_expiry(provisioned,
 
 
 def test_the_page_hands_the_browser_its_cookie_through_a_one_use_ticket(provisioned, popup):
-    at = _sign_in(popup)
+    at = _signed_in_before_the_cookie(popup)
 
     [body] = _html(at)
     assert body.startswith("<img ") and 'hidden' in body
-    session_id = _sessions().redeem_ticket(_ticket(at), time.time())
+    assert not _signed_in(at) and "handing your browser its session cookie" in at.info[0].value
+    _run(at)
+    assert not _signed_in(at)  # a reload now would lose the sign-in: it is not announced yet
+    session_id = _sessions().redeem_ticket(_ticket_drawn(body), time.time())
     assert session_id == at.session_state["auth"].session_id
     _run(at)
-    assert not _html(at)  # loaded once, not on every rerun
+    assert not _html(at) and _signed_in(at)  # loaded once, not on every rerun; announced once it is stored
+
+
+def test_a_cookie_never_fetched_stops_the_wait_when_its_ticket_expires(provisioned, popup, monkeypatch):
+    at = _signed_in_before_the_cookie(popup)
+
+    monkeypatch.setattr(ui.signin, "clock", lambda: time.time() + 120)
+    _run(at)
+
+    assert _signed_in(at)  # this tab stays signed in; nothing waits forever
 
 
 def test_a_new_tab_with_the_cookie_is_signed_in_again(provisioned, popup, monkeypatch):
-    first = _sign_in(popup)
+    first = _signed_in_before_the_cookie(popup)
     session_id = _sessions().redeem_ticket(_ticket(first), time.time())
     monkeypatch.setattr(ui.signin, "session_cookie", lambda: session_id)
     buttons_drawn = len(popup.authorization_urls)
@@ -233,6 +261,8 @@ def test_a_tab_opened_with_an_expired_session_says_so_until_a_new_sign_in(provis
     assert at.warning[0].value == "Your sign-in expired — sign in again." and not _signed_in(at)
 
     popup.click()
+    _run(at)
+    _sessions().redeem_ticket(_ticket(at), time.time())  # the browser fetches its cookie
     _run(at)
     assert at.success[0].value == "Signed in as Alice Chen" and not at.warning
     at.button(key="signin_sign_out").click()
