@@ -100,7 +100,7 @@ class CredentialBroker:
                           .get_workload_access_token_for_jwt(request).body)
         token = WorkloadAccessToken(self._token_expiry(body.workload_access_token, user), key.workload,
                                     body.workload_access_token)
-        self.cache.put(key, token)
+        self.cache.put(key, token, self.clock())
         return token
 
     def _token_expiry(self, token: str, user: SignedInUser) -> float:
@@ -124,7 +124,7 @@ class CredentialBroker:
                            .assume_role_for_workload_identity(request).body.credentials)
         sts = StsCredentials(_parse_time(creds.expiration, self.clock() + STS_SECONDS), creds.access_key_id,
                              creds.access_key_secret, creds.security_token)
-        self.cache.put(key, sts)
+        self.cache.put(key, sts, self.clock())
         return sts
 
     def _as_role(self, user: SignedInUser) -> Any:
@@ -143,7 +143,7 @@ class CredentialBroker:
         value = self._call(user, "GetResourceAPIKey", provider,
                            lambda: self._as_role(user).get_resource_apikey(request).body.apikey)
         api_key = ApiKey(self.clock() + API_KEY_CACHE_SECONDS, provider, value)
-        self.cache.put(key, api_key)
+        self.cache.put(key, api_key, self.clock())
         return api_key
 
     def oauth2_token(self, user: SignedInUser, provider: str, scopes: tuple[str, ...], *,
@@ -196,7 +196,7 @@ class CredentialBroker:
 
     def _keep_token(self, key: CacheKey, body: Any) -> OAuth2Token:
         token = OAuth2Token(self.clock() + float(body.expires_in or 0), key.provider, key.scopes, body.access_token)
-        self.cache.put(key, token)
+        self.cache.put(key, token, self.clock())
         return token
 
     def _pending(self, user: SignedInUser, state: str, provider: str, scopes: tuple[str, ...],

@@ -9,6 +9,10 @@ from identity.broker.credentials import Credential
 
 __all__ = ["CacheKey", "CredentialCache"]
 
+# Expired entries stay this long (the Credentials page shows them as expired), then go: a user who never signs
+# out must not keep memory forever.
+KEEP_EXPIRED_SECONDS = 3600.0
+
 
 @dataclass(frozen=True)
 class CacheKey:
@@ -37,9 +41,11 @@ class CredentialCache:
         with self._lock:
             return self._entries.get(key)
 
-    def put(self, key: CacheKey, credential: Credential) -> None:
+    def put(self, key: CacheKey, credential: Credential, now: float) -> None:
         with self._lock:
             self._entries[key] = credential
+            for stale in [k for k, c in self._entries.items() if c.expires_at + KEEP_EXPIRED_SECONDS < now]:
+                del self._entries[stale]
 
     def drop(self, key: CacheKey) -> None:
         with self._lock:

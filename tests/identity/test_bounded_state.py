@@ -1,7 +1,8 @@
-"""The consent registry stays bounded: long-expired and surplus settled consents are dropped, open ones kept."""
+"""The broker's per-user state stays bounded: long-expired and surplus consents and cache entries are dropped."""
 
 from __future__ import annotations
 
+from identity.broker.cache import KEEP_EXPIRED_SECONDS, CacheKey, CredentialCache
 from identity.broker.consents import (
     CONSENT_LIFETIME_SECONDS,
     KEEP_AFTER_EXPIRY_SECONDS,
@@ -9,6 +10,7 @@ from identity.broker.consents import (
     ConsentRegistry,
     PendingConsent,
 )
+from identity.broker.credentials import ApiKey
 
 ALICE, BOB = ("iss", "alice"), ("iss", "bob")
 
@@ -39,3 +41,13 @@ def test_a_user_keeps_at_most_the_cap_and_the_oldest_settled_go_first():
     states = {c.state for c in registry.of(ALICE)}
     assert len(states) <= KEEP_PER_USER + 1 and "open" in states and "s0" not in states
     assert f"s{KEEP_PER_USER + 9}" in states and registry.get("bobs") is not None
+
+
+def test_the_credential_cache_drops_entries_an_hour_past_expiry():
+    cache = CredentialCache()
+    old, fresh = CacheKey(ALICE, "w", "api_key", "a"), CacheKey(BOB, "w", "api_key", "b")
+    cache.put(old, ApiKey(100.0, "a", "value-a"), now=0.0)
+    cache.put(fresh, ApiKey(200.0 + KEEP_EXPIRED_SECONDS, "b", "value-b"), now=100.0 + KEEP_EXPIRED_SECONDS - 1)
+    assert cache.peek(old) is not None  # expired, still shown as such
+    cache.put(fresh, ApiKey(300.0 + KEEP_EXPIRED_SECONDS, "b", "value-b"), now=101.0 + KEEP_EXPIRED_SECONDS)
+    assert cache.peek(old) is None and cache.peek(fresh) is not None
