@@ -18,7 +18,7 @@ from alibabacloud_ram20150501.client import Client as RamClient
 from alibabacloud_sts20150401.client import Client as StsClient
 from alibabacloud_tea_openapi import models as open_api_models
 from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
-from darabonba.exceptions import DaraException
+from darabonba.exceptions import TeaException  # the root of every SDK error (Tea's own class)
 
 from identity.cloud import CloudTarget
 from identity.errors import CloudError
@@ -36,11 +36,23 @@ def cloud_error(exc: Exception, action: str) -> CloudError:
         message = data.get("Message") or data.get("message") or str(exc.message)
         return CloudError(str(exc.code), str(message), status=getattr(exc, "status_code", None),
                           request_id=getattr(exc, "request_id", None), action=action)
-    if isinstance(exc, DaraException):  # connection refused, timeout, unreadable answer
-        inner = getattr(exc, "inner_exception", None) or exc
-        return CloudError("ConnectionFailed", f"{action} did not get an answer: {inner.__class__.__name__}",
+    # Every other SDK error means no answer came: refused, timed out or unreadable. A refused or timed-out
+    # request arrives as UnretryableException, which is a TeaException but not a DaraException.
+    if isinstance(exc, TeaException):
+        return CloudError("ConnectionFailed", f"{action} did not get an answer ({_no_answer_reason(exc)})",
                           action=action)
     return CloudError("ClientError", f"{action} failed before sending: {exc}", action=action)
+
+
+def _no_answer_reason(exc: TeaException) -> str:
+    """Why a request got no answer, in words (the SDK only has its transport's message text)."""
+    text = str(getattr(exc, "message", "") or exc).lower()
+    if "timed out" in text or "timeout" in text:
+        return "timed out"
+    if "refused" in text or "failed to establish" in text:
+        return "connection refused"
+    inner = getattr(exc, "inner_exception", None) or exc
+    return inner.__class__.__name__
 
 
 class _Guarded:
@@ -58,7 +70,7 @@ class _Guarded:
         def call(*args: Any, **kwargs: Any) -> Any:
             try:
                 return method(*args, **kwargs)
-            except (AlibabaCloudException, DaraException, ValueError, TypeError) as exc:
+            except (TeaException, ValueError, TypeError) as exc:
                 raise cloud_error(exc, f"{self._service}.{name}") from None
 
         return call

@@ -69,6 +69,9 @@ class Store:
         # the process (only a power cut could lose the last writes, which an emulator can afford).
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        # A deleted resource (an API key provider, a vaulted token) must not linger in the file: freed space is
+        # zeroed, and `_scrub` empties the write-ahead log, whose older frames still hold what was deleted.
+        self._db.execute("PRAGMA secure_delete=ON")
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
@@ -156,7 +159,17 @@ class Store:
         with self._lock:
             cursor = self._db.execute("DELETE FROM resources WHERE kind = ? AND account = ? AND name = ?",
                                       (kind, account, name))
-            return cursor.rowcount == 1
+            if cursor.rowcount != 1:
+                return False
+            self._scrub()
+            return True
+
+    def _scrub(self) -> None:
+        """Copy the log into the (zeroed) database and truncate it: deleted data survives in neither file.
+
+        Best effort: a reader in another process (`python -m localcloud env`) can make it a partial checkpoint,
+        and the next delete finishes the job."""
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def list(self, kind: str, account: str) -> list[dict[str, Any]]:
         """Every resource of a kind in creation order."""
@@ -171,6 +184,7 @@ class Store:
             self._db.execute("DELETE FROM nonces")
             self._db.execute("DELETE FROM access_keys WHERE kind != 'root'")
             self._db.execute("COMMIT")
+            self._scrub()
 
 
 def _private_file(path: Path) -> None:

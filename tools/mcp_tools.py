@@ -39,16 +39,19 @@ def _in_session(url: str, token: str, use: Callable[[ClientSession], Awaitable[T
                 await session.initialize()
                 return await use(session)
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        future = pool.submit(anyio.run, run)
-        try:
-            return future.result(timeout=timeout + 5)
-        except FutureTimeout:
-            raise ToolError(f"the MCP server at {url} did not answer within {timeout:.0f} s") from None
-        except ToolError:
-            raise
-        except BaseException as exc:
-            raise ToolError(f"the MCP server at {url} failed: {_reason(exc)}") from None
+    # Not `with`: leaving that block waits for the thread, which would defeat the safety-net timeout below.
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(anyio.run, run)
+    try:
+        return future.result(timeout=timeout + 5)
+    except FutureTimeout:
+        raise ToolError(f"the MCP server at {url} did not answer within {timeout:.0f} s") from None
+    except ToolError:
+        raise
+    except BaseException as exc:
+        raise ToolError(f"the MCP server at {url} failed: {_reason(exc)}") from None
+    finally:
+        pool.shutdown(wait=False)
 
 
 def _reason(exc: BaseException) -> str:

@@ -290,10 +290,12 @@ class CredentialBroker:
         self._record(user, "disconnect", provider or kind, "ok", time.perf_counter())
 
     def forget_user(self, user: SignedInUser) -> None:
-        """Sign-out: drop every cached credential and pending consent of this user."""
+        """Sign-out: drop every cached credential and pending consent of this user.
+
+        Disconnect marks stay: they hold no secret, and a sign-out followed by a sign-in must not quietly bring
+        back a vaulted token the user disconnected (the next use still asks for consent again)."""
         self.cache.forget_user(user.key)
         self.consents.forget(user.key)
-        self._disconnected = {k for k in self._disconnected if k.user != user.key}
 
 
 def _parse_time(value: str | None, default: float) -> float:

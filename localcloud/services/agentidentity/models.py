@@ -29,6 +29,7 @@ __all__ = [
     "create",
     "description",
     "fetch",
+    "forget_held_tokens",
     "insert",
     "is_http_url",
     "listing",
@@ -161,6 +162,16 @@ def remove(call: Call, kind: Kind) -> None:
     name = call.params.required(kind.name_param)
     if not call.store.delete(kind.store_kind, call.account, name):
         raise EntityNotExist(kind.entity, name)
+
+
+def forget_held_tokens(call: Call, **which: str) -> None:
+    """Delete the tokens held for a workload identity or provider being deleted (`workload=` or `provider=`):
+    vaulted ones, and those in consent sessions that were approved but never completed."""
+    # The data plane imports these models: its modules are brought in when needed, not when this one loads.
+    from localcloud.services.agentidentitydata import consent, vault
+
+    vault.forget(call.store, call.account, **which)
+    consent.forget(call.store, call.account, **which)
 
 
 def listing(call: Call, kind: Kind, key: str, view: Callable[[dict[str, Any]], dict[str, Any]],

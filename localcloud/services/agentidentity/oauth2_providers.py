@@ -18,6 +18,7 @@ from localcloud.services.agentidentity.models import (
     create,
     description,
     fetch,
+    forget_held_tokens,
     is_http_url,
     listing,
     new_name,
@@ -203,7 +204,8 @@ def update_oauth2_credential_provider(call: Call) -> dict[str, Any]:
 
 
 def delete_oauth2_credential_provider(call: Call) -> dict[str, Any]:
-    """DeleteOAuth2CredentialProvider."""
+    """DeleteOAuth2CredentialProvider; the tokens held for it (vaulted, or awaiting completion) go with it."""
     token_vault(call.params)
     remove(call, OAUTH2_PROVIDER)
+    forget_held_tokens(call, provider=call.params.required(OAUTH2_PROVIDER.name_param))
     return {}

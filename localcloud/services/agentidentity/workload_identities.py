@@ -16,6 +16,7 @@ from localcloud.services.agentidentity.models import (
     create,
     description,
     fetch,
+    forget_held_tokens,
     listing,
     new_name,
     remove,
@@ -106,6 +107,7 @@ def update_workload_identity(call: Call) -> dict[str, Any]:
 
 
 def delete_workload_identity(call: Call) -> dict[str, Any]:
-    """DeleteWorkloadIdentity."""
+    """DeleteWorkloadIdentity; the tokens held for it (vaulted, or awaiting completion) go with it."""
     remove(call, WORKLOAD_IDENTITY)
+    forget_held_tokens(call, workload=call.params.required(WORKLOAD_IDENTITY.name_param))
     return {}

@@ -20,8 +20,8 @@ from urllib.parse import urlencode
 from localcloud.services.agentidentitydata.errors import ConsentSessionError
 from localcloud.store import Store
 
-__all__ = ["SESSION_LIFETIME_SECONDS", "SESSION_URI_PREFIX", "ConsentSession", "find_by_state", "load", "save",
-           "start"]
+__all__ = ["SESSION_LIFETIME_SECONDS", "SESSION_URI_PREFIX", "ConsentSession", "find_by_state", "forget", "load",
+           "save", "start"]
 
 SESSION_LIFETIME_SECONDS = 600
 # The shape of the sample's session URIs (RFC 9126 request URIs); the suffix is ours.
@@ -103,3 +103,12 @@ def find_by_state(store: Store, state: str) -> ConsentSession | None:
     """The session a provider callback's `state` belongs to."""
     doc = store.get(_STATE_KIND, _GLOBAL, state) if state else None
     return _get(store, doc["session"]) if doc else None
+
+
+def forget(store: Store, account: str, *, workload: str | None = None, provider: str | None = None) -> None:
+    """Delete the consent sessions of a workload identity or credential provider that is being deleted (a session
+    the user approved but nobody completed still holds the provider's token)."""
+    for doc in store.list(_KIND, _GLOBAL):
+        if doc["account"] == account and workload in (None, doc["workload"]) and provider in (None, doc["provider"]):
+            store.delete(_STATE_KIND, _GLOBAL, doc["provider_state"])
+            store.delete(_KIND, _GLOBAL, doc["id"])

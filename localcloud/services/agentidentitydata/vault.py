@@ -9,7 +9,7 @@ from typing import Any
 
 from localcloud.store import Store
 
-__all__ = ["VaultEntry", "VaultKey", "delete", "get", "put"]
+__all__ = ["VaultEntry", "VaultKey", "delete", "forget", "get", "put"]
 
 _KIND = "agentidentitydata.vault"
 
@@ -64,3 +64,14 @@ def put(store: Store, key: VaultKey, entry: VaultEntry) -> None:
 
 def delete(store: Store, key: VaultKey) -> None:
     store.delete(_KIND, key.account, key.name())
+
+
+def forget(store: Store, account: str, *, workload: str | None = None, provider: str | None = None) -> None:
+    """Delete every token held for a workload identity or a credential provider that is being deleted.
+
+    Agent Identity's documentation does not say; we assume a deleted resource's tokens go with it, since nothing
+    could ever use them again."""
+    for doc in store.list(_KIND, account):
+        key = VaultKey(**{**doc["key"], "scopes": tuple(doc["key"]["scopes"])})
+        if workload in (None, key.workload) and provider in (None, key.provider):
+            delete(store, key)
