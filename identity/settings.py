@@ -4,6 +4,7 @@ then defaults. Mode, region, endpoints and every name the sample configures come
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -105,6 +106,51 @@ def _url(sources: _Sources, name: str, default: str | None = None) -> str | None
     return value.rstrip("/")
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _return_url(sources: _Sources, name: str, default: str | None = None) -> str | None:
+    """A URL browsers are sent back to with sign-in codes and consent returns in its query: https, or http only on
+    this machine (RFC 8252 §7.3), and never with a user name before the host, which hides where it really goes."""
+    value = _url(sources, name, default)
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    try:  # a malformed port raises here, not later in a redirect
+        host, _ = parts.hostname or "", parts.port
+    except ValueError:
+        host = ""
+    if not host or "@" in parts.netloc:
+        raise SettingsError(f"{name}={value!r} (from {sources.origin(name)}) does not name a plain host: give "
+                            "scheme, host, optional port and path, like https://demo.example.com.")
+    if parts.scheme == "http" and not _is_loopback(host):
+        raise SettingsError(f"{name}={value!r} (from {sources.origin(name)}) is plain http to another machine, so "
+                            "sign-in codes and consent returns would cross the network unencrypted: use https, or "
+                            "http://localhost (127.0.0.1) for a demo on this machine.")
+    return value
+
+
+def _origin(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or {"http": 80, "https": 443}[parts.scheme]
+
+
+def _inbound_redirect_uri(sources: _Sources, app_url: str) -> str:
+    """INBOUND_REDIRECT_URI, on the app's own origin: the Login page reads the sign-in popup's URL, which a
+    browser only lets it do on the same origin; anywhere else would hand the authorization code to that site."""
+    value = _return_url(sources, "INBOUND_REDIRECT_URI", f"{app_url}/oauth2callback") or app_url
+    if _origin(value) != _origin(app_url):
+        raise SettingsError(f"INBOUND_REDIRECT_URI={value!r} (from {sources.origin('INBOUND_REDIRECT_URI')}) is not "
+                            f"on the app's origin {app_url!r}: use {app_url}/oauth2callback, or unset it.")
+    return value
+
+
 def _port(sources: _Sources, name: str) -> int:
     value = sources.get(name) or "0"
     if not value.isdigit() or int(value) > 65535:
@@ -145,13 +191,13 @@ def load_settings(environ: Mapping[str, str] | None = None, secrets: Mapping[str
     """Resolve every setting; raises SettingsError naming the first bad one."""
     sources = _Sources(os.environ if environ is None else environ, secrets or {}, _read_config(Path(config_file)))
     mode = _mode(sources)
-    app_url = _url(sources, "APP_REDIRECT_URI") or _DEFAULTS["APP_REDIRECT_URI"]
+    app_url = _return_url(sources, "APP_REDIRECT_URI") or _DEFAULTS["APP_REDIRECT_URI"]
     if mode == "cloud" and not (sources.get("ALIBABA_CLOUD_ACCESS_KEY_ID") or sources.get("ALIBABA_CLOUD_PROFILE")):
         raise SettingsError("Cloud mode needs an Alibaba Cloud access key: set ALIBABA_CLOUD_ACCESS_KEY_ID and "
                             "ALIBABA_CLOUD_ACCESS_KEY_SECRET, or AGENT_IDENTITY_MODE=local.")
     return Settings(
         mode=mode, region=sources.get("AGENT_IDENTITY_REGION_ID") or "cn-beijing", app_url=app_url,
-        inbound_redirect_uri=_url(sources, "INBOUND_REDIRECT_URI", f"{app_url}/oauth2callback") or app_url,
+        inbound_redirect_uri=_inbound_redirect_uri(sources, app_url),
         localcloud_public_url=_url(sources, "LOCALCLOUD_PUBLIC_URL", f"{app_url}/lc") or app_url,
         localcloud_port=_port(sources, "LOCALCLOUD_PORT"),
         localcloud_data_dir=Path(sources.get("LOCALCLOUD_DATA_DIR") or ".localcloud"),

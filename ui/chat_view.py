@@ -27,7 +27,7 @@ from ui.credentials_view import code_span, countdown, kind_label, markdown_text
 
 __all__ = ["EXAMPLE_PROMPTS", "STATE_KEY", "Bubble", "ChatState", "ConsentCard", "Notice", "consent_prompt",
            "consent_settled_text", "consent_waiting_text", "example_key", "intro", "model_label", "notice_of",
-           "safe_markdown", "tool_details", "tool_finished_label", "tool_started_label", "transcript"]
+           "safe_markdown", "tool_details", "tool_finished_label", "tool_started_label", "transcript", "unlinked"]
 
 STATE_KEY = "chat"
 EXAMPLE_PROMPTS = (
@@ -44,6 +44,15 @@ _SETTLED = {"completed": "connected: the tool call goes on by itself.",
             "expired": "no approval arrived in time: ask again to get a new link."}
 # Markdown images load their URL as soon as they are drawn: a tool result could smuggle one into an answer.
 _IMAGE = re.compile(r"!\[")
+# Model text and tool results can be steered by what a tool read (a document, a file), so they never carry a
+# link: one labelled "Authorize" would pose as the consent button, which only the identity service's own URL
+# becomes. Link syntax is escaped: `](url)`, `][ref]`, `]: url` (a definition) and `<scheme:…>`.
+_LINK_SYNTAX = re.compile(r"\]([(\[:])")
+_AUTOLINK = re.compile(r"<(?=[A-Za-z][A-Za-z0-9+.-]{1,31}:)")
+# Streamlit's Markdown (GFM) also links bare `http(s)://` and `www.` text, after escapes are resolved, so
+# escaping cannot stop it: a word joiner (U+2060, invisible) inside the scheme or `www.` does.
+_BARE_URL = re.compile(r"(?i)(https?:)(//)|(www)(\.)")
+WORD_JOINER = "\u2060"
 
 
 @dataclass
@@ -82,9 +91,18 @@ def intro(user_name: str, settings: Settings, target: CloudTarget) -> str:
             f"{model_label(settings, target)}.")
 
 
+def unlinked(text: str) -> str:
+    """`text` with every bare URL left as text: Markdown shows it as it is, but never as a link."""
+    return _BARE_URL.sub(lambda m: WORD_JOINER.join(part for part in m.groups() if part is not None), text)
+
+
 def safe_markdown(text: str) -> str:
-    """Model text as Markdown, with images shown as text (they would fetch any URL the text names)."""
-    return _IMAGE.sub("!\\[", text)
+    """Model text as Markdown, with images and links shown as text (an image would fetch any URL the text names,
+    and a link could pose as the Authorize button)."""
+    text = _IMAGE.sub("!\\[", text)
+    text = _LINK_SYNTAX.sub(r"]\\\1", text)  # [Authorize](…), [Authorize][ref], [ref]: …
+    text = _AUTOLINK.sub(r"\\<", text)  # <https://…>
+    return unlinked(text)
 
 
 def _credential(kind: str, provider: str) -> str:
@@ -106,7 +124,7 @@ def tool_finished_label(event: ToolFinished) -> str:
 
 def tool_details(event: ToolFinished) -> str:
     """Inside the card: the start of the result, and the credential's fingerprint (never its value)."""
-    lines = [f"Result: {markdown_text(event.summary)}" if event.summary else "No result text."]
+    lines = [f"Result: {markdown_text(unlinked(event.summary))}" if event.summary else "No result text."]
     if event.fingerprint:
         lines.append(f"Credential fingerprint: {code_span(event.fingerprint)}")
     return "  \n".join(lines)

@@ -150,12 +150,13 @@ class CredentialBroker:
                      flow: str = "USER_FEDERATION", force: bool = False,
                      custom_parameters: dict[str, str] | None = None) -> OAuth2Token:
         """An OAuth2 token; raises ConsentRequired at once when the user must approve first."""
-        key = self._key(user, "oauth2", provider, scopes)
+        # An M2M token is the app's, not the user's: kept apart so neither can ever answer for the other.
+        key = self._key(user, "oauth2" if flow != "M2M" else "oauth2_m2m", provider, scopes)
         force = force or key in self._disconnected
         found = None if force else self._cached(user, key)
         if found is not None:
             return found
-        waiting = None if force else self.consents.open_for(user.key, provider, scopes, self.clock())
+        waiting = None if force or flow == "M2M" else self.consents.open_for(user.key, provider, scopes, self.clock())
         if waiting is not None:
             raise ConsentRequired(waiting)
         return self._request_token(user, key, flow, force, custom_parameters)

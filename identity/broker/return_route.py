@@ -22,8 +22,11 @@ from identity.users import SignedInUser
 __all__ = ["CONSENT_RETURN_PATH", "consent_return_route"]
 
 CONSENT_RETURN_PATH = "/callback"
+# The URL holds the consent's state and session: no Referer leaves, nothing loads, nobody frames the page
+# (`frame-ancestors` does not fall back to `default-src`, so it is named).
 _HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; "
+                                       "base-uri 'none'; form-action 'none'"}
 
 UserLookup = Callable[[Request], SignedInUser | None]
 

