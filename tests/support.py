@@ -24,7 +24,7 @@ from tests.localcloud.browser import Browser, pkce_pair, query_of
 FOREIGN_SETTINGS = ("AGENT_IDENTITY_MODE", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
                     "ALIBABA_CLOUD_PROFILE", "LOCALCLOUD_URL", "LOCALCLOUD_PUBLIC_URL", "INBOUND_REDIRECT_URI",
                     "AGENT_IDENTITY_WORKLOAD_IDENTITY_NAME", "API_KEY_PROVIDER_NAME", "DASHSCOPE_API_KEY",
-                    "DASHSCOPE_MODEL_NAME", "MCP_SERVER")
+                    "DASHSCOPE_MODEL_NAME", "MCP_SERVER", "LOCALCLOUD_DEMO_USERS")
 
 
 def local_app_env(cloud: localcloud.LocalCloud, directory: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -40,6 +42,33 @@ def read_dingtalk_document(context: ToolContext, document_id: str = DEMO_DOCUMEN
     body = request_json(context, "GET", _document_url(context, document_id, "content"),
                         headers={"x-acs-dingtalk-access-token": context.credential.value})
     return json.dumps(body, ensure_ascii=False)
+
+
+# oss2 logs every request's headers and string to sign at DEBUG: with the root logger at DEBUG, the STS security
+# token and the request's signature (replayable for 15 minutes) would be in the log. They are masked there.
+_SECURITY_TOKEN = re.compile(r"(security-token['\"]?\s*[:=]\s*['\"]?)[^'\"\s,}&\\]+", re.IGNORECASE)
+_AUTHORIZATION = re.compile(r"(authorization['\"]?\s*:\s*['\"])[^'\"]+", re.IGNORECASE)
+
+
+class _MaskOssSecrets(logging.Filter):
+    """Masks the security token and the Authorization header in oss2's records before any handler sees them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = _AUTHORIZATION.sub(r"\1***", _SECURITY_TOKEN.sub(r"\1***", message))
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+def _mask_oss_logs() -> None:
+    """On every oss2 logger: a logger's filters see only the records logged on it, not its children's."""
+    mask = _MaskOssSecrets()
+    for name in ["oss2", *(n for n in logging.root.manager.loggerDict if n.startswith("oss2."))]:
+        logging.getLogger(name).addFilter(mask)
+
+
+_mask_oss_logs()
 
 
 def _bucket(context: ToolContext) -> oss2.Bucket:

@@ -1,7 +1,8 @@
 """The demo users who sign in at both realms, seeded once per data directory.
 
 They live in store meta, not in resources, so `/_localcloud/reset` keeps them and their `sub` stays
-stable for the data directory's life. Passwords are kept as salted scrypt hashes only.
+stable for the data directory's life. Passwords are kept as salted scrypt hashes only. Besides alice and bob,
+`LOCALCLOUD_DEMO_USERS` (`carol:Carol Wu,dave`) seeds more users with the same password, e.g. for load tests.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ __all__ = ["DEFAULT_DEMO_PASSWORD", "DemoUser", "demo_password_is_default", "dem
 
 DEFAULT_DEMO_PASSWORD = "demo"
 PASSWORD_ENV = "LOCALCLOUD_DEMO_PASSWORD"
+USERS_ENV = "LOCALCLOUD_DEMO_USERS"  # more users, `name[:Display Name]` comma-separated; read at the first seed
 _USERS_META = "oidc.demo_users"  # {"password_is_default": bool, "users": [...]}, written once
 _SEED = (("alice", "Alice Chen"), ("bob", "Bob Li"))
 # scrypt at N=2^14 costs ~50 ms: enough for a demo, cheap for tests.
@@ -48,18 +50,29 @@ def _matches(password: str, stored: str) -> bool:
     return hmac.compare_digest(_hash_password(password, base64.b64decode(salt)), stored)
 
 
-def _seed_records(password: str) -> list[dict[str, Any]]:
+def _seeded_names(extra: str) -> list[tuple[str, str]]:
+    """alice and bob, then the extra users (a name given twice, or already seeded, is kept once)."""
+    named = dict(_SEED)
+    for item in extra.split(","):
+        username, _, name = item.partition(":")
+        if username.strip():
+            named.setdefault(username.strip(), name.strip() or username.strip())
+    return list(named.items())
+
+
+def _seed_records(password: str, extra: str = "") -> list[dict[str, Any]]:
     # 16 digits, the shape of an Alibaba Cloud UID.
     return [{"username": username, "name": name, "sub": random_token(1, "123456789") + random_token(15, string.digits),
-             "password": _hash_password(password, os.urandom(16))} for username, name in _SEED]
+             "password": _hash_password(password, os.urandom(16))} for username, name in _seeded_names(extra)]
 
 
 def ensure_demo_users(store: Store) -> None:
-    """Seed the demo users on first start (password from the environment, else "demo")."""
+    """Seed the demo users on first start (password and extra users from the environment, else "demo")."""
     if store.meta(_USERS_META) is not None:
         return
     password = os.environ.get(PASSWORD_ENV) or DEFAULT_DEMO_PASSWORD
-    seeded = {"password_is_default": password == DEFAULT_DEMO_PASSWORD, "users": _seed_records(password)}
+    seeded = {"password_is_default": password == DEFAULT_DEMO_PASSWORD,
+              "users": _seed_records(password, os.environ.get(USERS_ENV, ""))}
     store.set_meta_once(_USERS_META, json.dumps(seeded))  # a concurrent first start may win: theirs is kept
 
 

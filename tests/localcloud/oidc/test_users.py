@@ -16,6 +16,7 @@ from localcloud.store import Store, open_store
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
     monkeypatch.delenv("LOCALCLOUD_DEMO_PASSWORD", raising=False)
+    monkeypatch.delenv("LOCALCLOUD_DEMO_USERS", raising=False)
     opened = open_store(tmp_path / "data", time.time)
     yield opened
     opened.close()
@@ -62,5 +63,19 @@ def test_the_environment_sets_the_password_at_first_start_only(tmp_path: Path,
         assert verify_password(store, "bob", "s3cret-local") is not None
         assert verify_password(store, "bob", "demo") is None and verify_password(store, "bob", "changed-later") is None
         assert not demo_password_is_default(store)
+    finally:
+        store.close()
+
+
+def test_more_demo_users_are_seeded_once_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LOCALCLOUD_DEMO_PASSWORD", raising=False)
+    monkeypatch.setenv("LOCALCLOUD_DEMO_USERS", "carol:Carol Wu, dave")
+    store = open_store(tmp_path / "more", time.time)
+    try:
+        seeded = {user.username: user.name for user in demo_users(store)}
+        monkeypatch.setenv("LOCALCLOUD_DEMO_USERS", "erin")
+
+        assert {"alice", "bob", "carol", "dave"} <= set(seeded) and seeded["carol"] == "Carol Wu"
+        assert verify_password(store, "dave", "demo") is not None and verify_password(store, "erin", "demo") is None
     finally:
         store.close()
