@@ -14,20 +14,9 @@ from identity.cloud import prepare_process_environment
 prepare_process_environment()
 
 import streamlit as st  # noqa: E402
-from starlette.routing import Mount  # noqa: E402
 
-from identity.broker.return_route import consent_return_route  # noqa: E402
-from identity.signin import signin_routes  # noqa: E402
-from ui.local_proxy import LOCALCLOUD_MOUNT, LocalCloudProxy  # noqa: E402
-from ui.runtime import (  # noqa: E402
-    app_url,
-    consent_user,
-    current_broker,
-    local_cloud_url,
-    login_sessions,
-    runtime_lifespan,
-    secure_cookies,
-)
+from ui.routes import http_routes  # noqa: E402
+from ui.runtime import runtime_lifespan  # noqa: E402
 
 
 def _pages() -> list[st.Page]:
@@ -49,7 +38,4 @@ def render() -> None:
 if __name__ == "__main__":  # a page view: Streamlit runs the script as `__main__`
     render()
 else:  # `streamlit run` imports this module to find the ASGI app
-    app = st.App(__file__, routes=[Mount(LOCALCLOUD_MOUNT, app=LocalCloudProxy(local_cloud_url)),
-                                   *signin_routes(login_sessions, secure=secure_cookies),
-                                   consent_return_route(consent_user, current_broker, app_url)],
-                 lifespan=runtime_lifespan)
+    app = st.App(__file__, routes=http_routes(), lifespan=runtime_lifespan)

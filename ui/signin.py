@@ -38,7 +38,7 @@ from ui.chrome import show_error
 from ui.runtime import AppRuntime, get_runtime
 
 __all__ = ["SCOPE", "STATE_KEY", "AuthState", "auth_state", "clock", "current_user", "register_sign_out_hook",
-           "render_login", "require_user", "session_cookie", "sign_out"]
+           "render_login", "require_user", "run_sign_out_hooks", "session_cookie", "sign_out"]
 
 STATE_KEY = "auth"
 SCOPE = "openid profile aliuid"
@@ -147,12 +147,13 @@ def sign_out() -> None:
     if state.session_id:
         get_runtime().sessions.delete(state.session_id)
     if state.user is not None:
-        _run_sign_out_hooks(state.user)
+        run_sign_out_hooks(state.user)
     st.session_state[STATE_KEY] = AuthState(attempt=state.attempt + 1, opening_cookie_counts=False,
                                             cookie_request=f"{LOGOUT_PATH}?n={secrets.token_urlsafe(8)}")
 
 
-def _run_sign_out_hooks(user: SignedInUser) -> None:
+def run_sign_out_hooks(user: SignedInUser) -> None:
+    """Everything registered to forget a user who signs out (the Login page's button or `/auth/logout`)."""
     for hook in list(_sign_out_hooks):
         try:
             hook(user)

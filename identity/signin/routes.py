@@ -81,11 +81,14 @@ async def _store(sessions: Sessions) -> LoginSessionStore | None:
 
 
 def signin_routes(sessions: Sessions, *, secure: Callable[[], bool] = lambda: False,
-                  clock: Callable[[], float] = time.time) -> list[Route]:
+                  clock: Callable[[], float] = time.time,
+                  on_sign_out: Callable[[SignedInUser], None] = lambda user: None) -> list[Route]:
     """`GET /auth/session?ticket=…`, `GET /auth/logout` and `GET /oauth2callback`.
 
     `sessions()` returns the login session store (None when the app has none: a bad setting); `secure()`
-    says whether cookies get `Secure` (the app is served over https).
+    says whether cookies get `Secure` (the app is served over https); `on_sign_out(user)` runs when
+    `/auth/logout` ends a live session, so a sign-out from a typed URL or another tab drops what the app
+    holds for the user just as the Login page's button does.
     """
 
     async def open_session(request: Request) -> Response:
@@ -106,7 +109,11 @@ def signin_routes(sessions: Sessions, *, secure: Callable[[], bool] = lambda: Fa
             return _plain(403, "Sign out from the app's own pages.")
         store = await _store(sessions)
         if store is not None:
-            await anyio.to_thread.run_sync(store.delete, request.cookies.get(SESSION_COOKIE))
+            session_id = request.cookies.get(SESSION_COOKIE)
+            user = await anyio.to_thread.run_sync(store.user, session_id, clock())
+            await anyio.to_thread.run_sync(store.delete, session_id)
+            if user is not None:
+                await anyio.to_thread.run_sync(on_sign_out, user)
         # A person who typed the URL goes back to the app; the Login page's <img> just needs the header.
         response: Response = (RedirectResponse("/", status_code=303)
                               if request.headers.get("sec-fetch-dest") == "document" else Response(status_code=204))

@@ -30,11 +30,10 @@ from starlette.applications import Starlette
 
 import localcloud
 from identity import provision
-from identity.broker.return_route import consent_return_route
-from identity.signin import signin_routes
 from tests.conftest import repo_root
 from tests.support import local_app_env
-from ui.runtime import AppRuntime, app_url, consent_user, current_broker, get_runtime, login_sessions, secure_cookies
+from ui.routes import http_routes
+from ui.runtime import AppRuntime, get_runtime
 
 T = TypeVar("T")
 
@@ -238,8 +237,7 @@ def alibaba_error(code: str, message: str, status: int = 400) -> Reply:
 def app_routes() -> Iterator[str]:
     """The app's HTTP routes (sign-in and consent return), wired to the process's runtime exactly as app.py wires
     them, served by uvicorn on 127.0.0.1; yields their base URL."""
-    routes = [*signin_routes(login_sessions, secure=secure_cookies),
-              consent_return_route(consent_user, current_broker, app_url)]
+    routes = http_routes()
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(Starlette(routes=routes), host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="off"))

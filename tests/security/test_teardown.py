@@ -140,9 +140,6 @@ def test_sign_out_clears_the_users_session_caches_consents_and_marks_and_nobody_
     assert provisioned.broker.held_oauth2_token(bob, dingtalk, DINGTALK_SCOPES) is not None
 
 
-@pytest.mark.xfail(strict=True, reason="finding: GET /auth/logout deletes the server session but runs no sign-out "
-                   "hook, so the broker keeps the user's credentials, consents and marks when the route is used "
-                   "without the Login page's button (a typed URL, another tab)")
 def test_the_logout_route_on_its_own_also_drops_the_users_credentials(provisioned):
     alice, alice_session = sign_in(provisioned, "alice")
     _leave_traces(provisioned, alice)
