@@ -11,11 +11,14 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["HISTORY_CHARS", "HISTORY_TURNS", "TOOL_RESULT_CHARS", "split_turns", "trim_history", "well_formed"]
+__all__ = ["HISTORY_CHARS", "HISTORY_TURNS", "TOOL_RESULT_CHARS", "TURN_ID", "split_turns", "trim_history",
+           "well_formed"]
 
 HISTORY_TURNS = 8
 HISTORY_CHARS = 24_000
 TOOL_RESULT_CHARS = 4_000   # an old tool result is context, not data to re-read in full
+# Kept on a stored user message so the Inspect page can find the turn's identity calls; never sent to the model.
+TURN_ID = "turn_id"
 
 Message = dict[str, Any]
 
@@ -68,6 +71,11 @@ def well_formed(messages: Sequence[Message]) -> list[Message]:
     return kept
 
 
+def _for_model(message: Message) -> Message:
+    """The message as the model takes it: without the turn id, which only the app reads."""
+    return {k: v for k, v in message.items() if k != TURN_ID} if TURN_ID in message else message
+
+
 def _shortened(message: Message) -> Message:
     content = message.get("content")
     if message.get("role") != "tool" or not isinstance(content, str) or len(content) <= TOOL_RESULT_CHARS:
@@ -84,7 +92,7 @@ def trim_history(messages: Sequence[Message], max_turns: int = HISTORY_TURNS,
     """The last `max_turns` whole turns, oldest dropped first while over `max_chars` (the newest always stays)."""
     if max_turns <= 0:
         return []
-    turns = [[_shortened(m) for m in well_formed(turn)] for turn in split_turns(messages)][-max_turns:]
+    turns = [[_shortened(_for_model(m)) for m in well_formed(turn)] for turn in split_turns(messages)][-max_turns:]
     while len(turns) > 1 and sum(_size(turn) for turn in turns) > max_chars:
         turns.pop(0)
     return [message for turn in turns for message in turn]

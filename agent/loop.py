@@ -10,6 +10,7 @@ chat stays usable. Nothing here waits without a bound.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -28,10 +29,12 @@ from agent.events import (
     TurnDone,
     TurnError,
 )
+from agent.history import TURN_ID
 from agent.llm import ModelConfig, ModelReply, ToolCall, arguments_of, stream_reply
 from agent.prompt import system_message
 from agent.toolbox import MCP_DISCOVERY_SECONDS, Discover, Toolbox, open_toolbox
 from identity.broker import ConsentRequired, CredentialBroker, PendingConsent
+from identity.broker.activity import tracing
 from identity.cloud import CloudTarget
 from identity.users import SignedInUser
 from tools import TOOLS, Tool, ToolOutcome, call_tool, discover_mcp_tools
@@ -76,13 +79,15 @@ class TurnContext:
 
 def run_turn(context: TurnContext, history: Sequence[dict[str, Any]], text: str) -> Iterator[Event]:
     """Answer `text` after `history` (role messages); events as they happen, always ending with TurnDone."""
-    user_message = {"role": "user", "content": text}
-    yield MessageAdded(user_message)
-    box = open_toolbox(context.tools, context.user, context.broker, context.target.services.get("mcp_server"),
-                       context.discover, context.mcp_timeout)
+    user_message, turn_id = {"role": "user", "content": text}, secrets.token_hex(8)
+    # The stored copy names the turn, so its identity calls (traced below) can be found again; the model's doesn't.
+    yield MessageAdded({**user_message, TURN_ID: turn_id})
+    with tracing(turn_id):
+        box = open_toolbox(context.tools, context.user, context.broker, context.target.services.get("mcp_server"),
+                           context.discover, context.mcp_timeout)
     yield from box.take_notices()
     messages = [system_message(context.user.name, context.broker.clock()), *history, user_message]
-    turn = _Turn(context, box, messages)
+    turn = _Turn(context, box, messages, turn_id)
     try:
         yield from turn.run()
     except ModelError as error:
@@ -120,8 +125,9 @@ def _refusal_text(tool: str, settled: ConsentSettled) -> str:
 class _Turn:
     """The rounds of one turn; `messages` grows with every assistant and tool message."""
 
-    def __init__(self, context: TurnContext, box: Toolbox, messages: list[dict[str, Any]]) -> None:
+    def __init__(self, context: TurnContext, box: Toolbox, messages: list[dict[str, Any]], turn_id: str = "") -> None:
         self.context, self.box, self.messages, self.rounds = context, box, messages, 0
+        self.turn_id = turn_id
 
     def _add(self, message: dict[str, Any]) -> MessageAdded:
         self.messages.append(message)
@@ -182,26 +188,27 @@ class _Turn:
             else:
                 provider = tool.credential.provider(self.context.broker.settings)
                 yield ToolStarted(call.id, tool.name, arguments, tool.credential.kind, provider)
-                outcome, refused = yield from self._with_consent(tool, arguments)
+                outcome, refused = yield from self._with_consent(tool, arguments, call.id)
         yield ToolFinished(call.id, outcome.tool, outcome.ok, outcome.credential_kind, outcome.provider,
                            outcome.latency_ms, _summary(outcome.content), outcome.fingerprint)
         return outcome, refused
 
-    def _invoke(self, tool: Tool, arguments: dict[str, Any]) -> ToolOutcome:
+    def _invoke(self, tool: Tool, arguments: dict[str, Any], call_id: str = "") -> ToolOutcome:
         context = self.context
         try:
-            return call_tool(tool, arguments, context.user, context.broker, context.target.services)
+            with tracing(self.turn_id, call_id, tool.name):  # no yield inside: see `tracing`
+                return call_tool(tool, arguments, context.user, context.broker, context.target.services)
         except ConsentRequired:
             raise
         except Exception as error:  # whatever a tool does wrong is the model's to hear, not the page's to crash on
             provider = tool.credential.provider(context.broker.settings)
             return _failed(tool, tool.name, f"unexpected {type(error).__name__}", provider)
 
-    def _with_consent(self, tool: Tool, arguments: dict[str, Any]) -> Steps:
+    def _with_consent(self, tool: Tool, arguments: dict[str, Any], call_id: str = "") -> Steps:
         provider = tool.credential.provider(self.context.broker.settings)
         for _ in range(MAX_CONSENTS_PER_CALL):
             try:
-                return self._invoke(tool, arguments), None
+                return self._invoke(tool, arguments, call_id), None
             except ConsentRequired as needed:
                 settled = yield from self._consent(tool, needed.consent)
             if settled.status != "completed":

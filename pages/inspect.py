@@ -1,0 +1,188 @@
+"""Inspect page: each tool call's identity flow as a picture, every credential's lifetime on a timeline, and an
+attack lab that tries the known attacks on these flows live against the local cloud."""
+
+from __future__ import annotations
+
+from identity.cloud import prepare_process_environment
+
+# Also when this page runs on its own: the Alibaba SDKs must never see a proxy or probe ECS metadata.
+prepare_process_environment()
+
+from pathlib import Path  # noqa: E402
+
+import streamlit as st  # noqa: E402
+from streamlit.errors import StreamlitAPIException  # noqa: E402
+
+from agent import AgentError, ChatStore  # noqa: E402
+from identity.broker.cache import CacheKey  # noqa: E402
+from identity.broker.credentials import Credential  # noqa: E402
+from identity.errors import IdentityError  # noqa: E402
+from identity.users import SignedInUser  # noqa: E402
+from tools import credential_needs  # noqa: E402
+from ui import attack_lab as lab  # noqa: E402
+from ui import inspect_view as view  # noqa: E402
+from ui import timeline_view as timeline  # noqa: E402
+from ui.chrome import page_frame  # noqa: E402
+from ui.credentials_view import cache_key, error_result, markdown_text  # noqa: E402
+from ui.runtime import AppRuntime, app_state_dir  # noqa: E402
+from ui.signin import current_user, require_user  # noqa: E402
+
+CHAT_PAGE = "pages/chat.py"
+
+
+@st.cache_resource(show_spinner=False)
+def _chat_store(directory: str) -> ChatStore:
+    """The chat store of the app's state directory (read here; the Chat page writes it)."""
+    return ChatStore.in_directory(Path(directory))
+
+
+def _state(user: SignedInUser) -> view.InspectState:
+    existing = st.session_state.get(view.STATE_KEY) or view.InspectState()
+    state = st.session_state[view.STATE_KEY] = existing.for_user(user.key)
+    return state
+
+
+def _show_error(error: IdentityError | AgentError) -> None:
+    if isinstance(error, AgentError):
+        st.error(f"{error.code}: {error.message}", icon=":material/error:")
+    else:
+        st.error(error_result(error).message, icon=":material/error:")
+
+
+# -- the flow of a tool call ---------------------------------------------------------------------------------
+def _chat_link() -> None:
+    try:
+        st.page_link(CHAT_PAGE, label="Open Chat", icon=":material/chat:")
+    except StreamlitAPIException:  # the page runs without the app's navigation
+        st.markdown("[Open Chat](/chat)")
+
+
+def _pick_turn(store: ChatStore, user: SignedInUser) -> view.TurnRecord | None:
+    chats = store.list_chats(user.key)
+    if not chats:
+        st.info("No chats yet: ask the agent something on the Chat page, then come back to see how each tool call "
+                "got its credential.", icon=":material/chat:")
+        _chat_link()
+        return None
+    chat = st.selectbox("Chat", chats, format_func=lambda c: c.title, key="inspect_chat")
+    entries = store.entries(user.key, chat.id)
+    turns = [turn for turn in view.turns_of(entries) if turn.tool_calls]
+    if not turns:
+        st.caption("No tool calls in this chat yet.")
+        return None
+    picked = st.selectbox("Turn", range(len(turns) - 1, -1, -1), format_func=lambda i: view.turn_label(turns[i]),
+                          key=f"inspect_turn_{chat.id}")
+    return turns[picked]
+
+
+def _flow(runtime: AppRuntime, store: ChatStore, user: SignedInUser) -> None:
+    turn = _pick_turn(store, user)
+    if turn is None:
+        return
+    calls = turn.tool_calls
+    index = st.selectbox("Tool call", range(len(calls)), format_func=lambda i: view.call_label(calls[i]),
+                         key=f"inspect_call_{turn.turn_id or turn.prompt}")
+    call, activity = calls[index], runtime.broker.log.of(user.key)
+    entries = view.call_activity(activity, call)
+    if not turn.turn_id:
+        st.caption("This turn was recorded before tool calls were traced: only the tool call itself is drawn.")
+    elif not entries:
+        st.caption("The activity log holds nothing for this call: it lives in the app's memory, so a restart empties "
+                   "it, and it keeps each user's newest 500 entries.")
+    names = {view.USER: user.name, view.PROVIDER: call.provider or "workload RAM role", view.SERVICE: call.tool}
+    st.graphviz_chart(view.flow_dot(view.flow_steps(turn, call, entries), names), width="stretch")
+    with st.expander("Every identity call of this turn"):
+        st.dataframe(view.turn_table(view.turn_activity(activity, turn.turn_id)), hide_index=True)
+
+
+# -- lifetimes ---------------------------------------------------------------------------------------------------
+def _held(runtime: AppRuntime, user: SignedInUser) -> list[Credential]:
+    """The user's cached credentials (peeked: drawing never calls an identity service); none before Setup."""
+    try:
+        workload = runtime.broker.workload()
+    except IdentityError:
+        return []
+    keys = [CacheKey(user.key, workload, "workload"), CacheKey(user.key, workload, "sts")]
+    keys += [cache_key(need, user.key, workload) for need in credential_needs(runtime.settings)]
+    found = (runtime.broker.cache.peek(key) for key in dict.fromkeys(keys))
+    return [credential for credential in found if credential is not None]
+
+
+def _lifetimes(runtime: AppRuntime, user: SignedInUser) -> None:
+    now = runtime.broker.clock()
+    rows = timeline.lifetimes(user, _held(runtime, user), runtime.broker.consents.of(user.key),
+                              runtime.broker.log.of(user.key), now)
+    st.caption(markdown_text(timeline.breaking_point(rows, now)))
+    frame = timeline.timeline_frame(rows, now)
+    st.altair_chart(timeline.timeline_chart(frame, now), width="stretch", height=timeline.chart_height(len(frame)))
+    st.dataframe(frame[["Credential", "Status", "Scopes", "Expires", "Fingerprint"]], hide_index=True)
+
+
+# -- the attack lab ----------------------------------------------------------------------------------------------
+def _run(runtime: AppRuntime, keys: tuple[str, ...]) -> None:
+    """A Run button: the scenarios run for whoever is signed in now; their results stay for the page to show."""
+    user = current_user()
+    if user is None:
+        return
+    state = _state(user)
+    for key in keys:
+        state.results[key] = lab.run_scenario(key, runtime, user)
+
+
+def _result(result: lab.ScenarioResult) -> None:
+    if result.passed:
+        st.badge("blocked · pass", icon=":material/shield:", color="green")
+    else:
+        st.badge("not blocked · fail", icon=":material/gpp_bad:", color="red")
+    st.markdown(f"**Actual:** {markdown_text(result.actual)}")
+    if result.detail:
+        st.caption(markdown_text(result.detail))
+
+
+def _scenario(runtime: AppRuntime, scenario: lab.Scenario, result: lab.ScenarioResult | None,
+              disabled: bool) -> None:
+    with st.container(border=True):
+        text, button = st.columns([5, 1], vertical_alignment="top")
+        text.markdown(f"**{markdown_text(scenario.name)}**  \n{markdown_text(scenario.attempt)}  \n"
+                      f"**Expected:** {markdown_text(scenario.expected)}")
+        button.button("Run", key=f"inspect_attack_{scenario.key}", icon=":material/play_arrow:", width="stretch",
+                      disabled=disabled, on_click=_run, args=(runtime, (scenario.key,)))
+        if result is not None:
+            _result(result)
+
+
+def _attack_lab(runtime: AppRuntime, user: SignedInUser, state: view.InspectState) -> None:
+    reason = lab.lab_unavailable(runtime)
+    if reason is not None:
+        st.info(reason, icon=":material/cloud_off:")
+    else:
+        st.caption(f"Each scenario tries one attack for real against the local cloud, with a broker of its own: your "
+                   f"credentials, consents and activity stay as they are. Scenarios that need another person sign the "
+                   f"demo user **{lab.other_demo_user(user)}** in.")
+        st.button("Run all", key="inspect_attack_all", icon=":material/playlist_play:", on_click=_run,
+                  args=(runtime, tuple(s.key for s in lab.SCENARIOS)))
+    for scenario in lab.SCENARIOS:
+        _scenario(runtime, scenario, state.results.get(scenario.key), reason is not None)
+
+
+def render() -> None:
+    """The Inspect page for the signed-in user."""
+    runtime = page_frame()
+    st.title("Inspect")
+    user = require_user()
+    state = _state(user)
+    st.caption("How the agent got each credential, how long each one lives, and what happens when someone attacks "
+               "the flows. Only fingerprints are shown, never a credential.")
+    flow, lifetimes, attacks = st.tabs(["Flow", "Lifetimes", "Attack lab"])
+    with flow:
+        try:
+            _flow(runtime, _chat_store(str(app_state_dir(runtime.settings))), user)
+        except (AgentError, IdentityError) as error:
+            _show_error(error)
+    with lifetimes:
+        _lifetimes(runtime, user)
+    with attacks:
+        _attack_lab(runtime, user, state)
+
+
+render()
