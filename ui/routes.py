@@ -8,7 +8,7 @@ from identity.broker.return_route import consent_return_route
 from identity.signin import signin_routes
 from ui.local_proxy import LOCALCLOUD_MOUNT, LocalCloudProxy
 from ui.runtime import app_url, consent_user, current_broker, local_cloud_url, login_sessions, secure_cookies
-from ui.signin import run_sign_out_hooks
+from ui.sign_out import run_sign_out_hooks  # not ui.signin: see ui/sign_out.py
 
 __all__ = ["http_routes"]
 

@@ -9,7 +9,6 @@ has the browser load `/auth/session?ticket=…` or `/auth/logout` as an image.
 from __future__ import annotations
 
 import html
-import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -36,20 +35,17 @@ from identity.signin import (
 from identity.users import SignedInUser
 from ui.chrome import show_error
 from ui.runtime import AppRuntime, get_runtime
+from ui.sign_out import register_sign_out_hook, run_sign_out_hooks
 
 __all__ = ["SCOPE", "STATE_KEY", "AuthState", "auth_state", "clock", "current_user", "register_sign_out_hook",
-           "render_login", "require_user", "run_sign_out_hooks", "session_cookie", "sign_out"]
+           "render_login", "require_user", "session_cookie", "sign_out"]
 
 STATE_KEY = "auth"
 SCOPE = "openid profile aliuid"
 LOGIN_PAGE, SETUP_PAGE = "pages/login.py", "pages/setup.py"
 BUTTON_LABEL = "Sign in with Alibaba Cloud"
 EXPIRED_MESSAGE = "Your sign-in expired — sign in again."
-_LOG = logging.getLogger(__name__)
 
-SignOutHook = Callable[[SignedInUser], None]
-# Process-wide configuration, not per-user data: what to forget about a user when they sign out.
-_sign_out_hooks: list[SignOutHook] = []
 clock: Callable[[], float] = time.time  # the clock sign-in checks tokens and sessions with (tests move it)
 
 
@@ -89,23 +85,6 @@ def auth_state() -> AuthState:
     if not isinstance(st.session_state.get(STATE_KEY), AuthState):
         st.session_state[STATE_KEY] = AuthState()
     return st.session_state[STATE_KEY]
-
-
-def register_sign_out_hook(hook: SignOutHook) -> None:
-    """Call `hook(user)` whenever a user signs out (e.g. to drop their cached credentials); register at import."""
-    if hook not in _sign_out_hooks:
-        _sign_out_hooks.append(hook)
-
-
-def _forget_credentials(user: SignedInUser) -> None:
-    """Sign-out drops the user's cached credentials and pending consents from the broker."""
-    try:
-        get_runtime().broker.forget_user(user)
-    except IdentityError:  # no runtime, nothing cached
-        return
-
-
-register_sign_out_hook(_forget_credentials)
 
 
 def session_cookie() -> str | None:
@@ -150,15 +129,6 @@ def sign_out() -> None:
         run_sign_out_hooks(state.user)
     st.session_state[STATE_KEY] = AuthState(attempt=state.attempt + 1, opening_cookie_counts=False,
                                             cookie_request=f"{LOGOUT_PATH}?n={secrets.token_urlsafe(8)}")
-
-
-def run_sign_out_hooks(user: SignedInUser) -> None:
-    """Everything registered to forget a user who signs out (the Login page's button or `/auth/logout`)."""
-    for hook in list(_sign_out_hooks):
-        try:
-            hook(user)
-        except Exception:  # a hook must never keep anyone signed in
-            _LOG.exception("A sign-out hook failed; the sign-out went on")
 
 
 # -- the Login page -----------------------------------------------------------------------------------------------

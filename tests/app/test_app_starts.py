@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,3 +82,12 @@ def test_cloud_mode_without_a_key_says_which_key_is_missing(local_env: pytest.Mo
 
     assert not at.exception
     assert "ALIBABA_CLOUD_ACCESS_KEY_ID" in at.error[0].value
+
+
+def test_importing_the_app_module_declares_no_component() -> None:
+    """`streamlit run` imports app.py before Streamlit's runtime exists; a component declared then (streamlit-oauth's
+    sign-in button) is never served, and the Login page shows an empty box."""
+    probe = "import sys, app; print(sorted(m for m in sys.modules if m.startswith('streamlit_oauth')))"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=repo_root(), capture_output=True, text=True, timeout=120,
+                          check=True)
+    assert done.stdout.strip() == "[]"

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from streamlit.testing.v1 import AppTest
 
 import localcloud
+import ui.sign_out
 import ui.signin
 from identity import provision
 from identity.clients import Clients
@@ -223,7 +224,7 @@ def test_a_new_tab_with_the_cookie_is_signed_in_again(provisioned, popup, monkey
 
 def test_sign_out_ends_the_server_session_clears_the_cookie_and_calls_the_hooks(provisioned, popup, monkeypatch):
     signed_out: list[SignedInUser] = []
-    monkeypatch.setattr(ui.signin, "_sign_out_hooks", [])
+    monkeypatch.setattr(ui.sign_out, "_sign_out_hooks", [])
     ui.signin.register_sign_out_hook(signed_out.append)
     ui.signin.register_sign_out_hook(signed_out.append)  # registered once
     at = _sign_in(popup)
