@@ -36,7 +36,7 @@ _LANE_TITLES = {USER: "User", APP: "App", AGENT: "Agent", IDENTITY: "Agent Ident
                 SERVICE: "Tool service"}
 CALL, CACHE, CONSENT, FAILURE = "call", "cache", "consent", "failure"
 # How each kind of step looks: colour, line style, width. A legend in the diagram repeats it.
-_STYLES = {CALL: ("#1f2329", "solid", 1.2), CACHE: ("#2e7d32", "dashed", 1.2), CONSENT: ("#e65100", "bold", 2.0),
+_STYLES = {CALL: ("#1f2329", "solid", 1.2), CACHE: ("#2e7d32", "dashed", 1.2), CONSENT: ("#1565c0", "bold", 2.0),
            FAILURE: ("#c62828", "bold", 2.0)}
 _LEGEND = ((CALL, "identity or tool call"), (CACHE, "cache hit (no call)"), (CONSENT, "consent step"),
            (FAILURE, "refused or failed"))

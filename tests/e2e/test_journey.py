@@ -10,6 +10,7 @@ also refreshes the README's screenshots in `docs/` (off by default, so a test ru
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +21,10 @@ from playwright.sync_api import BrowserContext, Locator, Page, expect
 from tests.conftest import repo_root
 from tests.e2e import journey as j
 from tests.e2e.conftest import AppServer, Browsing, require_chromium
+from ui.attack_lab import SCENARIOS
 
 DOCS = repo_root() / "docs"
+ATTACKS = SCENARIOS  # the attack lab's scenarios: Run all must show each one blocked
 CALLER_IDENTITY = "Caller identity"  # a read of the account id: Provision keeps it, Clear finds nothing to delete
 
 
@@ -108,6 +111,26 @@ def _only_masked_values_on(page: Page, server: AppServer) -> None:
     expect(page.locator(j.MAIN).get_by_text("sha256:").first).to_be_visible()
 
 
+def _inspect_draws_flows_lifetimes_and_blocks_every_attack(page: Page, server: AppServer) -> None:
+    """Inspect after the chat: the last turn's tool call drawn as a diagram, the lifetimes charted, and Run all in
+    the attack lab ends with every scenario blocked; fingerprints only throughout."""
+    j.open_page(page, "Inspect")
+    main = page.locator(j.MAIN)
+    diagram = main.locator("[data-testid='stGraphVizChart'] svg").first
+    expect(diagram).to_be_visible(timeout=j.TIMEOUT_MS)
+    _no_secret_on(page, server)
+    _doc_screenshot(page, "inspect.png", diagram, "center")
+    j.click(page, main.get_by_role("tab", name="Lifetimes"))
+    expect(main.locator("[data-testid='stVegaLiteChart']").first).to_be_visible(timeout=j.TIMEOUT_MS)
+    j.click(page, main.get_by_role("tab", name="Attack lab"))
+    j.click(page, j.button(main, "Run all"))
+    j.settle(page)
+    # A badge's text follows its icon's ligature ("shield"), hence the anchored end.
+    expect(main.get_by_text(re.compile(r"blocked · pass$"))).to_have_count(len(ATTACKS), timeout=4 * j.TIMEOUT_MS)
+    expect(main.get_by_text(re.compile(r"blocked · fail$"))).to_have_count(0)
+    _no_secret_on(page, server)
+
+
 def _disconnect_and_start_a_new_consent(page: Page) -> str:
     """Disconnect the MCP token, then Connect again: a pending consent. Its Authorize URL."""
     j.press(page, j.MCP_ROW, "Disconnect")
@@ -187,7 +210,7 @@ def _doc_screenshot(page: Page, name: str, show: Locator, where: str = "start") 
     path.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(path))
     with Image.open(path) as shot:
-        small = shot.convert("RGB").quantize(colors=64)
+        small = shot.convert("RGB").quantize(colors=128)
     small.save(path, optimize=True)
 
 
@@ -205,6 +228,9 @@ def test_two_users_journey_from_provision_to_clear(app_server: AppServer, browsi
         _ask_every_example(alice, j.ALICE)
         _no_secret_on(alice, app_server)
         browsing.save(alice, "journey-chat.png")
+    with steps("Inspect: the tool call's flow, every lifetime, the attack lab blocks all six attacks"):
+        _inspect_draws_flows_lifetimes_and_blocks_every_attack(alice, app_server)
+        browsing.save(alice, "journey-inspect.png")
     with steps("Credentials: what the chat used is connected, masked values only"):
         _credentials_used_are_connected(alice)
         _only_masked_values_on(alice, app_server)
@@ -237,7 +263,7 @@ def test_browser_tests_fail_not_skip_without_chromium(tmp_path: Path) -> None:
 
 def test_the_readme_shows_the_journeys_screenshots() -> None:
     readme = (repo_root() / "README.md").read_text()
-    for name in ("chat.png", "credentials.png"):
+    for name in ("chat.png", "credentials.png", "inspect.png"):
         assert f"](docs/{name})" in readme
         assert (DOCS / name).is_file() and (DOCS / name).stat().st_size < 100_000, f"docs/{name} missing or large"
 
