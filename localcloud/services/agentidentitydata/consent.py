@@ -24,6 +24,9 @@ __all__ = ["SESSION_LIFETIME_SECONDS", "SESSION_URI_PREFIX", "ConsentSession", "
            "save", "start"]
 
 SESSION_LIFETIME_SECONDS = 600
+# Finished or expired sessions are kept this long (a late return still hears "expired", not "unknown"), then
+# deleted when a new session starts: the store never grows without bound.
+KEEP_AFTER_LIFETIME_SECONDS = 3600
 # The shape of the sample's session URIs (RFC 9126 request URIs); the suffix is ours.
 SESSION_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
 _KIND = "agentidentitydata.consent_session"
@@ -72,11 +75,20 @@ class ConsentSession:
 
 
 def start(store: Store, **fields: Any) -> ConsentSession:
-    """A new session (fresh id, state and PKCE verifier), stored."""
+    """A new session (fresh id, state and PKCE verifier), stored; long-finished sessions are deleted first."""
     session = ConsentSession(id=secrets.token_urlsafe(24), **fields)
+    _prune(store, session.created_at)
     store.insert(_KIND, _GLOBAL, session.id, asdict(session))
     store.insert(_STATE_KIND, _GLOBAL, session.provider_state, {"session": session.id})
     return session
+
+
+def _prune(store: Store, now: float) -> None:
+    cutoff = now - SESSION_LIFETIME_SECONDS - KEEP_AFTER_LIFETIME_SECONDS
+    for doc in store.list(_KIND, _GLOBAL):
+        if doc["created_at"] < cutoff:
+            store.delete(_STATE_KIND, _GLOBAL, doc["provider_state"])
+            store.delete(_KIND, _GLOBAL, doc["id"])
 
 
 def save(store: Store, session: ConsentSession, **changes: Any) -> ConsentSession:
