@@ -16,6 +16,10 @@ import pytest  # noqa: E402
 from alibabacloud_tea_openapi import models as open_api_models  # noqa: E402
 
 import localcloud  # noqa: E402
+from agent.memory import CHATS_FILE  # noqa: E402
+from identity import provision  # noqa: E402
+from tests.support import local_app_env  # noqa: E402
+from ui.runtime import AppRuntime, app_state_dir, get_runtime  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -49,3 +53,17 @@ def config(fresh_cloud: localcloud.LocalCloud) -> open_api_models.Config:
 
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def chat_runtime(fresh_cloud: localcloud.LocalCloud, tmp_path: Path,
+                 monkeypatch: pytest.MonkeyPatch) -> Iterator[AppRuntime]:
+    """The app's runtime for the Chat and Inspect pages: local mode on the session's (reset) localcloud,
+    provisioned, with an empty chat store."""
+    for _ in local_app_env(fresh_cloud, tmp_path, monkeypatch):
+        runtime = get_runtime()
+        chats = app_state_dir(runtime.settings) / CHATS_FILE
+        chats.unlink(missing_ok=True)  # the session's state directory is shared by every test
+        provision.apply(runtime.clients, runtime.settings)
+        yield runtime
+        chats.unlink(missing_ok=True)

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import localcloud
-from agent.memory import CHATS_FILE, DEFAULT_TITLE
-from identity import provision
+from agent.memory import DEFAULT_TITLE
 from tests.app.test_credentials_page import sign_in
 from tests.conftest import repo_root
 from tests.localcloud.browser import Browser, query_of
-from tests.support import local_app_env
 from ui import chat_view as view
-from ui.runtime import AppRuntime, app_state_dir, get_runtime
+from ui.runtime import AppRuntime
 from ui.signin import STATE_KEY as AUTH_KEY
 from ui.signin import AuthState
 
@@ -27,20 +22,8 @@ _TEXT_KINDS = ("markdown", "caption", "info", "success", "warning", "error", "ti
 
 
 @pytest.fixture
-def runtime(fresh_cloud: localcloud.LocalCloud, tmp_path: Path,
-            monkeypatch: pytest.MonkeyPatch) -> Iterator[AppRuntime]:
-    """The page's runtime: local mode on the session's (reset) localcloud, provisioned, with an empty chat store."""
-    for _ in local_app_env(fresh_cloud, tmp_path, monkeypatch):
-        yield from _provisioned_with_empty_chats()
-
-
-def _provisioned_with_empty_chats() -> Iterator[AppRuntime]:
-    runtime = get_runtime()
-    chats = app_state_dir(runtime.settings) / CHATS_FILE
-    chats.unlink(missing_ok=True)  # the session's state directory is shared by every test
-    provision.apply(runtime.clients, runtime.settings)
-    yield runtime
-    chats.unlink(missing_ok=True)
+def runtime(chat_runtime: AppRuntime) -> AppRuntime:
+    return chat_runtime
 
 
 def _open(session_id: str | None = None) -> AppTest:

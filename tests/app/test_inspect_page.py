@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-import localcloud
 from identity.broker.cache import CacheKey
 from tests.app.test_chat_page import PAGE as CHAT_PAGE
-from tests.app.test_chat_page import _provisioned_with_empty_chats
 from tests.app.test_credentials_page import _rendered, sign_in
 from tests.conftest import repo_root
-from tests.support import local_app_env
 from ui import attack_lab as lab
 from ui import chat_view
 from ui.credentials_view import markdown_text
@@ -30,11 +25,9 @@ _TEXT_KINDS = ("markdown", "caption", "info", "success", "warning", "error", "ti
 
 
 @pytest.fixture
-def runtime(fresh_cloud: localcloud.LocalCloud, tmp_path: Path,
-            monkeypatch: pytest.MonkeyPatch) -> Iterator[AppRuntime]:
-    """The Chat page's runtime (local mode, provisioned, an empty chat store): Inspect shows its real turns."""
-    for _ in local_app_env(fresh_cloud, tmp_path, monkeypatch):
-        yield from _provisioned_with_empty_chats()
+def runtime(chat_runtime: AppRuntime) -> AppRuntime:
+    """Inspect shows the Chat page's real turns: the same provisioned runtime with an empty chat store."""
+    return chat_runtime
 
 
 def _open(session_id: str | None = None, page: str = PAGE) -> AppTest:
