@@ -34,8 +34,9 @@ def build_app(store: Store, clock: Callable[[], float], region: str, urls: Calla
 
     def authorized(request: Request) -> bool:
         # Control routes take the control token from the data directory, not just loopback access.
-        token = request.headers.get(CONTROL_TOKEN_HEADER, "")
-        return hmac.compare_digest(token, store.meta("control_token") or "")
+        # Bytes: a header may hold any Latin-1 text, and compare_digest raises on str that is not ASCII.
+        token = request.headers.get(CONTROL_TOKEN_HEADER, "").encode("latin-1")
+        return hmac.compare_digest(token, (store.meta("control_token") or "").encode())
 
     def refused() -> JSONResponse:
         return JSONResponse({"error": f"send the data directory's control token in {CONTROL_TOKEN_HEADER}"},

@@ -73,6 +73,11 @@ def _check_statement(statement: Any, index: int, trust: bool) -> None:
     condition = statement.get("Condition", {})
     if not isinstance(condition, dict) or not all(isinstance(v, dict) for v in condition.values()):
         raise PolicyError(f'{where}: "Condition" must map operators to objects')
+    for operator, tests in condition.items():
+        for key, expected in tests.items():
+            values = expected if isinstance(expected, list) else [expected]
+            if not values or not all(isinstance(v, str | int | float) for v in values):  # bool is an int
+                raise PolicyError(f'{where}: "Condition.{operator}.{key}" must be a value or an array of values')
 
 
 def _strings(value: Any, what: str) -> list[str]:
@@ -82,8 +87,11 @@ def _strings(value: Any, what: str) -> list[str]:
     return items
 
 
-def _as_list(value: Any) -> list[str]:
-    return [value] if isinstance(value, str) else list(value or [])
+def _as_list(value: Any) -> list[Any]:
+    """A policy field that may be one value or an array as a list (a number is one value, not an iterable)."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
 
 
 def _matches(patterns: Iterable[str], value: str, *, case: bool) -> bool:

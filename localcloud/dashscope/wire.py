@@ -53,6 +53,8 @@ def _messages(source: Any) -> tuple[dict[str, Any], ...]:
             raise _invalid(f"input.messages[{number}] needs a role: one of {', '.join(_ROLES)}")
         if not isinstance(message.get("content"), str | list | None):
             raise _invalid(f"input.messages[{number}].content must be a string or a list")
+        if not isinstance(message.get("tool_calls"), list | None):
+            raise _invalid(f"input.messages[{number}].tool_calls must be a list")
     return tuple(messages)
 
 

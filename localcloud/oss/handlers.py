@@ -44,10 +44,11 @@ _DEFAULT_CONTENT_TYPE = "application/octet-stream"
 
 
 def _header_value(name: str, value: str) -> str:
-    """A query value fit to echo as a header: Latin-1 without control characters (no header injection)."""
+    """A query value fit to echo as a header: Latin-1 without control characters (no header injection), and without
+    surrounding spaces, which HTTP does not allow in a field value (the server would drop the connection instead)."""
     if not all(" " <= char <= "\xff" and char != "\x7f" for char in value):
         raise InvalidArgument(f"{name} must be printable Latin-1 text.", name, value[:64].encode().hex())
-    return value
+    return value.strip(" ")
 
 
 def get_object(store: Store, request: OssRequest, key: AccessKey, now: float) -> Response:

@@ -134,4 +134,15 @@ class ResourceCenter:
                                      "error_description": "the MCP server starts with localcloud's lifespan"}, 503)
             await response(scope, receive, send)
             return
+        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"].rstrip("/") == MCP_ENDPOINT_PATH:
+            await _NO_SSE_STREAM(scope, receive, send)
+            return
         await self._app(scope, receive, send)
+
+
+# A stateless server has no session to push messages on, yet the SDK would hold a GET's SSE stream open forever: a
+# hang for the client and a task per request here. The streamable HTTP spec's answer for "no SSE stream" is 405.
+_NO_SSE_STREAM = JSONResponse(
+    {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "Method Not Allowed: this server is "
+                                             "stateless and offers no SSE stream; POST JSON-RPC messages instead"}},
+    status_code=405, headers={"Allow": "POST"})

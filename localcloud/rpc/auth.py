@@ -61,6 +61,12 @@ def authenticate(store: Store, request: RpcRequest, now: float) -> Principal:
     return _principal(key)
 
 
+def _same(expected: str, presented: str) -> bool:
+    """Constant-time equality of a secret value and what the request presents, which may be any text: compared as
+    UTF-8 bytes, since compare_digest refuses str with non-ASCII characters (a TypeError, not a mismatch)."""
+    return hmac.compare_digest(expected.encode(), presented.encode())
+
+
 def _known_key(store: Store, key_id: str, token: str | None, now: float) -> AccessKey:
     key = store.access_key(key_id)
     if key is None:
@@ -69,7 +75,7 @@ def _known_key(store: Store, key_id: str, token: str | None, now: float) -> Acce
         if not token:
             raise InvalidSecurityToken("MissingToken", "An STS AccessKey needs its security token "
                                        "(x-acs-security-token or SecurityToken).")
-        if not hmac.compare_digest(token, key.security_token or ""):
+        if not _same(token, key.security_token or ""):
             raise InvalidSecurityToken("MismatchWithAccessKey", "The security token does not belong to "
                                        "this AccessKey ID.")
         if key.is_expired(now):
@@ -85,11 +91,11 @@ def _verify_acs3(store: Store, request: RpcRequest, now: float) -> AccessKey:
         raise IncompleteSignature(f"Headers {', '.join(unsigned + missing)} must be present and signed.")
     key = _known_key(store, auth.access_key_id, request.headers.get("x-acs-security-token"), now)
     payload = hashlib.sha256(request.body).hexdigest()
-    if not hmac.compare_digest(payload, request.headers["x-acs-content-sha256"]):
+    if not _same(payload, request.headers["x-acs-content-sha256"]):
         raise SignatureDoesNotMatch("The body does not match x-acs-content-sha256: it changed after signing.")
     string_to_sign = signing.acs3_string_to_sign(request.method, request.path, request.query, request.headers,
                                                  auth.signed_headers, payload)
-    if not hmac.compare_digest(signing.acs3_signature(key.secret, string_to_sign), auth.signature):
+    if not _same(signing.acs3_signature(key.secret, string_to_sign), auth.signature):
         raise SignatureDoesNotMatch("The request signature does not match. Check your AccessKey secret.")
     signing.check_request_time(request.headers["x-acs-date"], now)
     return key
@@ -104,7 +110,7 @@ def _verify_v2(store: Store, request: RpcRequest, now: float) -> AccessKey:
     signed = dict(request.query)
     signed.update(request.form)
     expected = signing.rpc_v2_signature(signed, request.method, key.secret)
-    if not hmac.compare_digest(expected, query["Signature"]):
+    if not _same(expected, query["Signature"]):
         raise SignatureDoesNotMatch("The request signature does not match. Check your AccessKey secret.")
     signing.check_request_time(query["Timestamp"], now, name="Timestamp")
     return key

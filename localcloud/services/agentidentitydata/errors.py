@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from localcloud.rpc.errors import ServiceError
 
-__all__ = ["ConsentSessionError", "InvalidWorkloadAccessToken", "ProviderUnavailable", "SessionUserMismatch"]
+__all__ = ["ConsentSessionError", "InvalidWorkloadAccessToken", "ProviderRefused", "ProviderUnavailable",
+           "SessionUserMismatch"]
 
 
 class InvalidWorkloadAccessToken(ServiceError):
@@ -35,3 +36,11 @@ class ProviderUnavailable(ServiceError):
 
     code = "ServiceUnavailable.Provider"
     status = 503
+
+
+class ProviderRefused(ProviderUnavailable):
+    """The provider answered, with an OAuth error: the request (its scopes, grant) or the credential provider's
+    client is wrong, which a retry will not fix. A client error (4xx), not an outage (5xx)."""
+
+    code = "OperationDenied.Provider"
+    status = 400

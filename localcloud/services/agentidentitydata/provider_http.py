@@ -1,7 +1,8 @@
 """The data plane as an HTTP client of identity and OAuth providers: discovery, JWKS, token requests.
 
 Discovery documents and JWKS are cached briefly per URL (process-wide, like a real service's cache;
-nothing per user). Every call has a timeout; any failure becomes ProviderUnavailable with the reason.
+nothing per user). Every call has a timeout; any failure becomes ProviderUnavailable with the reason, or
+ProviderRefused when a token endpoint answered with an OAuth error.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from localcloud.services.agentidentitydata.errors import ProviderUnavailable
+from localcloud.services.agentidentitydata.errors import ProviderRefused, ProviderUnavailable
 
 __all__ = ["discovery", "jwks", "token_request"]
 
@@ -67,7 +68,11 @@ def token_request(endpoint: str, form: dict[str, str], client_id: str, client_se
         body = response.json()
     except (httpx.HTTPError, ValueError) as exc:
         raise ProviderUnavailable(f"The token endpoint {endpoint} failed: {exc.__class__.__name__}.") from None
+    error = body.get("error") if isinstance(body, dict) else None
+    if 400 <= response.status_code < 500 and isinstance(error, str) and error:
+        # RFC 6749 §5.2: the provider understood and refused (e.g. unauthorized_client for a public client asked
+        # for client_credentials): retrying cannot help, so it is not the provider being unavailable.
+        raise ProviderRefused(f"The token endpoint refused the request ({error[:64]}).")
     if response.status_code != 200 or not isinstance(body, dict) or not body.get("access_token"):
-        error = body.get("error") if isinstance(body, dict) else None
         raise ProviderUnavailable(f"The token endpoint refused the request ({error or response.status_code}).")
     return body

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from localcloud.rpc.errors import ServiceError
 from localcloud.services.agentidentity.models import OAUTH2_PROVIDER
 from localcloud.services.agentidentitydata import consent, provider_http
 from localcloud.services.agentidentitydata.errors import ProviderUnavailable
@@ -30,6 +31,12 @@ def _page(title: str, message: str, status: int = 400) -> HTMLResponse:
             f"<body style='font-family:sans-serif;max-width:36rem;margin:4rem auto'><h1>{html.escape(title)}</h1>"
             f"<p>{html.escape(message)}</p></body></html>")
     return HTMLResponse(body, status_code=status, headers=_HEADERS)
+
+
+def _provider_page(title: str, error: ServiceError) -> HTMLResponse:
+    """A page for a provider that cannot be used. A refusal (a code it rejects, a vendor localcloud does not emulate)
+    keeps its 4xx; anything else is the provider failing the gateway we are: 502."""
+    return _page(title, error.message, error.status if error.status < 500 else 502)
 
 
 def _redirect(url: str) -> RedirectResponse:
@@ -58,8 +65,8 @@ def consent_routes(store: Store, clock: Callable[[], float], urls: Callable[[], 
             session = consent.save(store, session, opened=True)
         try:
             provider = provider_of(session)
-        except ProviderUnavailable as exc:
-            return _page("Provider unavailable", exc.message, 502)
+        except ServiceError as exc:  # deleted, unreachable, or a vendor localcloud cannot stand in for
+            return _provider_page("Provider unavailable", exc)
         extra = {k: v for k, v in session.custom_parameters.items() if k not in _RESERVED}
         query = {"client_id": provider.client_id, "redirect_uri": provider.callback_url, "response_type": "code",
                  "scope": " ".join(session.scopes), "state": session.provider_state,
@@ -89,9 +96,9 @@ def consent_routes(store: Store, clock: Callable[[], float], urls: Callable[[], 
                 "grant_type": "authorization_code", "code": request.query_params["code"],
                 "redirect_uri": provider.callback_url, "code_verifier": session.code_verifier},
                 provider.client_id, provider.client_secret)
-        except ProviderUnavailable as exc:
+        except ServiceError as exc:
             consent.save(store, session, status="FAILED", authorized=False)
-            return _page("Consent failed", exc.message, 502)
+            return _provider_page("Consent failed", exc)
         entry = {"access_token": body["access_token"], "refresh_token": body.get("refresh_token"),
                  "scope": str(body.get("scope", "")),
                  "expires_at": clock() + float(body.get("expires_in") or 3600)}
