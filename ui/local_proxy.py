@@ -141,12 +141,17 @@ class LocalCloudProxy:
 
     async def _forward(self, base: str, request: Request, path: str, body: bytes) -> Response:
         query = request.scope.get("query_string", b"")
-        url = httpx.URL(base).copy_with(raw_path=quote(path, safe=_PATH_SAFE).encode("ascii")
-                                        + (b"?" + query if query else b""))
+        try:
+            url = httpx.URL(base).copy_with(raw_path=quote(path, safe=_PATH_SAFE).encode("ascii")
+                                            + (b"?" + query if query else b""))
+        except httpx.InvalidURL:  # e.g. a raw '#' in the query: no browser sends one, and httpx cannot forward it
+            return _page(400, "Bad request", "This address cannot be forwarded to the local cloud.")
+        # As bytes: Starlette decoded the headers as Latin-1, and httpx would encode str values as ASCII (a
+        # non-ASCII User-Agent or cookie raised UnicodeEncodeError: a 500).
+        headers = {name: value.encode("latin-1") for name, value in request_headers(request.headers.items()).items()}
         try:
             async with httpx.AsyncClient(trust_env=False, timeout=self._timeout, follow_redirects=False) as client:
-                answer = await client.request(request.method, url, content=body,
-                                              headers=request_headers(request.headers.items()))
+                answer = await client.request(request.method, url, content=body, headers=headers)
         except httpx.HTTPError:
             return _page(502, "Local cloud unavailable", "The built-in local cloud did not answer. Reload the "
                          "app and try again.")
