@@ -101,7 +101,7 @@ def _cookie(app: App, choice: str, junk: bytes) -> dict[str, str]:
 
 @given(route=st.sampled_from(ROUTES), query=_queries(), who=st.sampled_from(["signed in", "junk", "none"]),
        junk=header_values(), site=st.sampled_from(FETCH_SITES), dest=st.sampled_from(["image", "document", "", "x"]))
-@fuzz_settings(max_examples=400)
+@fuzz_settings(max_examples=250)
 def test_the_routes_answer_any_query_cookie_and_fetch_metadata_without_a_server_error(
         app: App, route: str, query: dict[str, str], who: str, junk: bytes, site: str, dest: str) -> None:
     headers = {**_cookie(app, who, junk), "Sec-Fetch-Site": site, "Sec-Fetch-Dest": dest}
