@@ -14,7 +14,6 @@ prepare_process_environment()
 
 import hashlib  # noqa: E402
 from collections.abc import Callable  # noqa: E402
-from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import streamlit as st  # noqa: E402
@@ -37,16 +36,10 @@ from identity.users import SignedInUser  # noqa: E402
 from ui import chat_view as view  # noqa: E402
 from ui.chrome import page_frame  # noqa: E402
 from ui.credentials_view import UNTRUSTED_LINK, is_trusted_authorization_url  # noqa: E402
-from ui.runtime import AppRuntime, app_state_dir  # noqa: E402
+from ui.runtime import AppRuntime, chat_store  # noqa: E402
 from ui.signin import current_user, require_user  # noqa: E402
 
 _NOTICE = {"info": st.info, "warning": st.warning, "error": st.error}
-
-
-@st.cache_resource(show_spinner=False)
-def _chat_store(directory: str) -> ChatStore:
-    """One chat store per state directory for the whole server (it filters every query by owner)."""
-    return ChatStore.in_directory(Path(directory))
 
 
 def _state(user: SignedInUser) -> view.ChatState:
@@ -269,7 +262,7 @@ def render() -> None:
 
 def _store_or_stop(runtime: AppRuntime) -> ChatStore:
     try:
-        return _chat_store(str(app_state_dir(runtime.settings)))
+        return chat_store(runtime.settings)
     except AgentError as error:
         st.error(f"{error.code}: {error.message}")
         st.stop()

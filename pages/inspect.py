@@ -8,7 +8,6 @@ from identity.cloud import prepare_process_environment
 # Also when this page runs on its own: the Alibaba SDKs must never see a proxy or probe ECS metadata.
 prepare_process_environment()
 
-from pathlib import Path  # noqa: E402
 
 import streamlit as st  # noqa: E402
 from streamlit.errors import StreamlitAPIException  # noqa: E402
@@ -24,16 +23,10 @@ from ui import inspect_view as view  # noqa: E402
 from ui import timeline_view as timeline  # noqa: E402
 from ui.chrome import page_frame  # noqa: E402
 from ui.credentials_view import cache_key, error_result, markdown_text  # noqa: E402
-from ui.runtime import AppRuntime, app_state_dir  # noqa: E402
+from ui.runtime import AppRuntime, chat_store  # noqa: E402
 from ui.signin import current_user, require_user  # noqa: E402
 
 CHAT_PAGE = "pages/chat.py"
-
-
-@st.cache_resource(show_spinner=False)
-def _chat_store(directory: str) -> ChatStore:
-    """The chat store of the app's state directory (read here; the Chat page writes it)."""
-    return ChatStore.in_directory(Path(directory))
 
 
 def _state(user: SignedInUser) -> view.InspectState:
@@ -176,7 +169,7 @@ def render() -> None:
     flow, lifetimes, attacks = st.tabs(["Flow", "Lifetimes", "Attack lab"])
     with flow:
         try:
-            _flow(runtime, _chat_store(str(app_state_dir(runtime.settings))), user)
+            _flow(runtime, chat_store(runtime.settings), user)
         except (AgentError, IdentityError) as error:
             _show_error(error)
     with lifetimes:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import secrets
+import socket
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -12,6 +15,10 @@ import httpx
 import jwt
 import pytest
 import streamlit as st
+import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import Mount
+from streamlit.testing.v1 import AppTest
 
 import localcloud
 from identity import provision
@@ -19,6 +26,8 @@ from identity.settings import Settings
 from identity.signin import verify_id_token
 from identity.users import SignedInUser
 from tests.localcloud.browser import Browser, pkce_pair, query_of
+from ui.local_proxy import LOCALCLOUD_MOUNT, LocalCloudProxy
+from ui.signin import STATE_KEY, AuthState
 
 # Settings a developer's shell may hold that would point a test's app away from its own local cloud.
 FOREIGN_SETTINGS = ("AGENT_IDENTITY_MODE", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
@@ -80,3 +89,34 @@ def verified_sign_in(cloud: localcloud.LocalCloud, settings: Settings, discovery
         jwks = http.get(discovery["jwks_uri"]).json()
     return verify_id_token(scripted_id_token(cloud, settings, username, nonce), discovery=discovery, jwks=jwks,
                            client_id=client_id, nonce=nonce, now=time.time())
+
+
+def open_page(page: str, session_id: str | None = None, timeout: float = 90) -> AppTest:
+    """A page run by AppTest, as a browser tab that signed in (login session `session_id`) or did not."""
+    at = AppTest.from_file(page, default_timeout=timeout)
+    if session_id is not None:  # as the Login page leaves it: this session points at a login session
+        at.session_state[STATE_KEY] = AuthState(session_id=session_id)
+    at.run()
+    assert not at.exception
+    return at
+
+
+@contextmanager
+def served_local_proxy(localcloud_url: Callable[[], str]) -> Iterator[int]:
+    """The app's `/lc` proxy (ui/local_proxy.py), mounted as app.py mounts it, served by uvicorn on 127.0.0.1 from a
+    socket bound here (so raw-socket tests know the port at once); yields the port."""
+    app = Starlette(routes=[Mount(LOCALCLOUD_MOUNT, app=LocalCloudProxy(localcloud_url))])
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="critical", access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -18,6 +18,7 @@ import anyio
 import streamlit as st
 from starlette.requests import Request
 
+from agent.memory import ChatStore
 from identity.broker import CredentialBroker
 from identity.clients import Clients
 from identity.cloud import CloudTarget, connect
@@ -26,8 +27,8 @@ from identity.settings import Settings, load_settings
 from identity.signin import APP_STATE_DIRNAME, LoginSessionStore, request_user
 from identity.users import SignedInUser
 
-__all__ = ["AppRuntime", "app_state_dir", "app_url", "build_runtime", "consent_user", "current_broker", "get_runtime",
-           "local_cloud_url", "login_sessions", "runtime_lifespan", "secure_cookies"]
+__all__ = ["AppRuntime", "app_state_dir", "app_url", "build_runtime", "chat_store", "consent_user", "current_broker",
+           "get_runtime", "local_cloud_url", "login_sessions", "runtime_lifespan", "secure_cookies"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -55,6 +56,16 @@ def build_runtime(environ: Mapping[str, str], secrets: Mapping[str, Any]) -> App
 def app_state_dir(settings: Settings) -> Path:
     """Where the app keeps its own state (login sessions): `.appstate/` beside localcloud's data directory."""
     return settings.localcloud_data_dir.parent / APP_STATE_DIRNAME
+
+
+def chat_store(settings: Settings) -> ChatStore:
+    """The app's chat store (one per state directory for the whole server; it filters every query by owner)."""
+    return _chat_store(str(app_state_dir(settings)))
+
+
+@st.cache_resource(show_spinner=False)
+def _chat_store(directory: str) -> ChatStore:
+    return ChatStore.in_directory(Path(directory))
 
 
 def _secrets() -> dict[str, Any]:

@@ -12,10 +12,9 @@ from agent.memory import DEFAULT_TITLE
 from tests.app.test_credentials_page import sign_in
 from tests.conftest import repo_root
 from tests.localcloud.browser import Browser, query_of
+from tests.support import open_page
 from ui import chat_view as view
 from ui.runtime import AppRuntime
-from ui.signin import STATE_KEY as AUTH_KEY
-from ui.signin import AuthState
 
 PAGE = str(repo_root() / "pages" / "chat.py")
 _TEXT_KINDS = ("markdown", "caption", "info", "success", "warning", "error", "title")
@@ -27,12 +26,7 @@ def runtime(chat_runtime: AppRuntime) -> AppRuntime:
 
 
 def _open(session_id: str | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=90)
-    if session_id is not None:  # as the Login page leaves it: this session points at a login session
-        at.session_state[AUTH_KEY] = AuthState(session_id=session_id)
-    at.run()
-    assert not at.exception
-    return at
+    return open_page(PAGE, session_id, 90)
 
 
 def _texts(at: AppTest) -> str:

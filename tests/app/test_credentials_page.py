@@ -18,12 +18,10 @@ from identity.broker.cache import CacheKey
 from identity.users import SignedInUser
 from tests.conftest import repo_root
 from tests.localcloud.browser import Browser, query_of
-from tests.support import local_app_env, verified_sign_in
+from tests.support import local_app_env, open_page, verified_sign_in
 from tools import credential_needs
 from ui import credentials_view as view
 from ui.runtime import AppRuntime, get_runtime
-from ui.signin import STATE_KEY as AUTH_KEY
-from ui.signin import AuthState
 
 PAGE = str(repo_root() / "pages" / "credentials.py")
 _TEXT_KINDS = ("markdown", "caption", "info", "success", "warning", "error", "title", "subheader")
@@ -50,12 +48,7 @@ def sign_in(runtime: AppRuntime, username: str) -> tuple[SignedInUser, str]:
 
 
 def _open(session_id: str | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    if session_id is not None:  # as the Login page leaves it: this session points at a login session
-        at.session_state[AUTH_KEY] = AuthState(session_id=session_id)
-    at.run()
-    assert not at.exception
-    return at
+    return open_page(PAGE, session_id, 60)
 
 
 def _press(at: AppTest, action: str, need: CredentialNeed) -> AppTest:

@@ -13,12 +13,11 @@ from identity.broker.cache import CacheKey
 from tests.app.test_chat_page import PAGE as CHAT_PAGE
 from tests.app.test_credentials_page import _rendered, sign_in
 from tests.conftest import repo_root
+from tests.support import open_page
 from ui import attack_lab as lab
 from ui import chat_view
 from ui.credentials_view import markdown_text
 from ui.runtime import AppRuntime, get_runtime
-from ui.signin import STATE_KEY as AUTH_KEY
-from ui.signin import AuthState
 
 PAGE = str(repo_root() / "pages" / "inspect.py")
 _TEXT_KINDS = ("markdown", "caption", "info", "success", "warning", "error", "title")
@@ -31,12 +30,7 @@ def runtime(chat_runtime: AppRuntime) -> AppRuntime:
 
 
 def _open(session_id: str | None = None, page: str = PAGE) -> AppTest:
-    at = AppTest.from_file(page, default_timeout=90)
-    if session_id is not None:  # as the Login page leaves it: this session points at a login session
-        at.session_state[AUTH_KEY] = AuthState(session_id=session_id)
-    at.run()
-    assert not at.exception
-    return at
+    return open_page(page, session_id, 90)
 
 
 def _texts(at: AppTest) -> str:

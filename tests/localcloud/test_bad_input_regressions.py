@@ -8,8 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -18,7 +16,6 @@ from urllib.parse import urlencode
 import httpx
 import oss2
 import pytest
-import uvicorn
 from alibabacloud_agentidentity20250901 import models as ai
 from alibabacloud_agentidentity20250901.client import Client as ControlClient
 from alibabacloud_agentidentitydata20251127 import models as data
@@ -27,8 +24,6 @@ from alibabacloud_ram20150501.client import Client as RamClient
 from alibabacloud_sts20150401 import models as sts
 from alibabacloud_sts20150401.client import Client as StsClient
 from alibabacloud_tea_openapi.exceptions import ClientException
-from starlette.applications import Starlette
-from starlette.routing import Mount
 
 import localcloud
 from localcloud.app import CONTROL_TOKEN_HEADER
@@ -36,7 +31,7 @@ from localcloud.oss.seed import DEFAULT_DEMO_BUCKET
 from localcloud.rpc.signing import sign_acs3
 from tests.conftest import tea_config
 from tests.localcloud.sample_setup import RETURN_URL, data_client, prepare
-from ui.local_proxy import LOCALCLOUD_MOUNT, LocalCloudProxy
+from tests.support import served_local_proxy
 
 ERROR_KEYS = {"RequestId", "Code", "Message", "HostId", "Recommend"}
 NON_ASCII = "é" * 64  # a header or query value Starlette hands over as a non-ASCII str
@@ -212,19 +207,8 @@ def test_consent_link_of_a_provider_localcloud_does_not_emulate_is_a_page_not_50
 @pytest.fixture(scope="module")
 def proxy_port(cloud: localcloud.LocalCloud) -> Iterator[int]:
     """The app's `/lc` proxy served by uvicorn on 127.0.0.1, forwarding to the session's localcloud."""
-    app = Starlette(routes=[Mount(LOCALCLOUD_MOUNT, app=LocalCloudProxy(lambda: cloud.url))])
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield sock.getsockname()[1]
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served_local_proxy(lambda: cloud.url) as port:
+        yield port
 
 
 def _raw_get(port: int, target: bytes) -> bytes:

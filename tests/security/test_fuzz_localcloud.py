@@ -19,7 +19,6 @@ import inspect
 import json
 import re
 import socket
-import threading
 import time
 import types
 import uuid
@@ -35,13 +34,11 @@ from xml.etree import ElementTree
 import httpx
 import oss2
 import pytest
-import uvicorn
 from alibabacloud_agentidentitydata20251127 import models as data
 from alibabacloud_ims20190815 import models as ims
 from alibabacloud_ims20190815.client import Client as ImsClient
 from hypothesis import given
 from hypothesis import strategies as st
-from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
 import localcloud
@@ -88,7 +85,7 @@ from tests.security.fuzz_support import (
     single_field_mutations,
     write_report,
 )
-from ui.local_proxy import LOCALCLOUD_MOUNT, LocalCloudProxy
+from tests.support import served_local_proxy
 
 pytestmark = pytest.mark.filterwarnings(LARGE_REPR)
 TALLY = Tally()
@@ -1186,19 +1183,8 @@ def test_control_routes_refuse_without_the_control_token(world: World) -> None:
 @pytest.fixture(scope="module")
 def proxy_port(world: World) -> Iterator[int]:
     """ui/local_proxy.py's LocalCloudProxy, mounted at /lc as app.py mounts it, served by uvicorn on 127.0.0.1."""
-    app = Starlette(routes=[Mount(LOCALCLOUD_MOUNT, app=LocalCloudProxy(lambda: world.cloud.url))])
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="critical", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield sock.getsockname()[1]
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served_local_proxy(lambda: world.cloud.url) as port:
+        yield port
 
 
 def raw_exchange(port: int, head: bytes, body: bytes) -> tuple[int, bytes]:
