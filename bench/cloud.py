@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import localcloud
-from bench.environment import REPO_ROOT
+from bench.environment import REPO_ROOT, stop_process
 
 __all__ = ["CloudProcess", "running_cloud"]
 
@@ -48,12 +48,7 @@ class CloudProcess:
         return localcloud.start(port=self.port, data_dir=self.data_dir)
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        stop_process(self.process, grace=15)
 
 
 @contextmanager

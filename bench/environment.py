@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["BASE_ENVIRON", "REPO_ROOT", "adopt_cloud_environment", "prepare_environment"]
+__all__ = ["BASE_ENVIRON", "REPO_ROOT", "adopt_cloud_environment", "prepare_environment", "stop_process"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _PROXIES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
@@ -38,3 +39,13 @@ def adopt_cloud_environment(env: Mapping[str, str]) -> None:
         raise RuntimeError("alibabacloud_credentials was imported before the benchmark set its keys: it reads "
                            "ALIBABA_CLOUD_ACCESS_KEY_ID at import time. Import Alibaba SDKs only after this call.")
     os.environ.update(env)
+
+
+def stop_process(process: subprocess.Popen[bytes], grace: float = 20) -> None:
+    """Ask a child server to stop; kill it if it has not within `grace` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)

@@ -20,7 +20,7 @@ import websockets
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-from bench.environment import BASE_ENVIRON, REPO_ROOT
+from bench.environment import BASE_ENVIRON, REPO_ROOT, stop_process
 from bench.plan import Plan
 from bench.results import Results
 from bench.stats import ratio
@@ -152,16 +152,7 @@ def launch(script: Path, workdir: Path) -> Launch:
         return Launch(health, shell, first_run, watch.stop())
     finally:
         watch.stop()
-        _stop(process)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
+        stop_process(process)
 
 
 def _one_run(results: Results, workdir: Path, index: int) -> None:

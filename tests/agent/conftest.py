@@ -50,15 +50,19 @@ def app_settings(cloud: localcloud.LocalCloud, directory: Path) -> Settings:
     return load_settings(environ, config_file=directory / "config.yml")
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> World:
-    directory = tmp_path_factory.mktemp("agent")
-    cloud = localcloud.start(port=0, data_dir=directory / "lc")
+def provisioned_world(cloud: localcloud.LocalCloud, directory: Path, usernames: Iterable[str]) -> World:
+    """The app's settings on `cloud`, everything provisioned, and these demo users signed in for real."""
     settings = app_settings(cloud, directory)
     clients = Clients(connect(settings))
     provision.apply(clients, settings)
-    users = {name: sign_in(cloud, settings, name) for name in ("alice", "bob")}
+    users = {name: sign_in(cloud, settings, name) for name in usernames}
     return World(cloud, settings, clients.target, clients, users, directory)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    directory = tmp_path_factory.mktemp("agent")
+    return provisioned_world(localcloud.start(port=0, data_dir=directory / "lc"), directory, ("alice", "bob"))
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
+from bench.environment import stop_process
 from tests.conftest import repo_root
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -91,15 +92,6 @@ def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -
     pytest.fail(f"streamlit did not answer /_stcore/health within {START_TIMEOUT_SECONDS:.0f} s:\n{log.read_text()}")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-
-
 @contextmanager
 def running_app(root: Path) -> Iterator[AppServer]:
     """`streamlit run app.py` from the repository on a free port, with its state under `root`; stopped on exit."""
@@ -117,7 +109,7 @@ def running_app(root: Path) -> Iterator[AppServer]:
         _wait_until_healthy(server.url, process, server.log)
         yield server
     finally:
-        _stop(process)
+        stop_process(process)
 
 
 @pytest.fixture

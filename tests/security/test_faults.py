@@ -37,7 +37,14 @@ from identity.clients import Clients
 from identity.cloud import CloudTarget, connect
 from identity.errors import ProvisioningError
 from identity.settings import Settings, load_settings
-from tests.agent.conftest import World, app_settings, decide, run, sign_in, turn
+from tests.agent import conftest as agent_fixtures
+from tests.agent.conftest import (
+    World,
+    decide,
+    provisioned_world,
+    run,
+    turn,
+)
 from tests.app.test_credentials_page import sign_in as app_sign_in
 from tests.identity.test_provision import _leftovers
 from tests.security.fault_support import (
@@ -61,6 +68,7 @@ from ui.runtime import AppRuntime, app_state_dir, get_runtime
 
 GENERATION = "/api/v1/services/aigc/text-generation/generation"
 TWO_TOOLS = "What's on my schedule today and the weather in Beijing?"
+approver = agent_fixtures.approver  # the user's browser in a thread of its own
 TURN_BOUND = 90.0  # generous: a turn that is not over by then hangs
 
 
@@ -68,18 +76,7 @@ TURN_BOUND = 90.0  # generous: a turn that is not over by then hangs
 def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     """A provisioned in-process localcloud (its DashScope stand-in is the model) and alice signed in."""
     directory = tmp_path_factory.mktemp("faults")
-    cloud = localcloud.start(port=0, data_dir=directory / "localcloud")
-    settings = app_settings(cloud, directory)
-    clients = Clients(connect(settings))
-    provision.apply(clients, settings)
-    return World(cloud, settings, clients.target, clients, {"alice": sign_in(cloud, settings, "alice")}, directory)
-
-
-@pytest.fixture
-def approver() -> Iterator[ThreadPoolExecutor]:
-    """The user's browser, in a thread of its own, so a turn can wait for a consent while it is given."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        yield pool
+    return provisioned_world(localcloud.start(port=0, data_dir=directory / "localcloud"), directory, ("alice",))
 
 
 @pytest.fixture
@@ -123,11 +120,7 @@ def crashable(tmp_path: Path) -> Iterator[tuple[LocalCloudProcess, World]]:
     try:
         cloud = localcloud.start(port=process.port, data_dir=process.data_dir)  # the process above, reused
         assert cloud.reused
-        settings = app_settings(cloud, tmp_path)
-        clients = Clients(connect(settings))
-        provision.apply(clients, settings)
-        yield process, World(cloud, settings, clients.target, clients, {"alice": sign_in(cloud, settings, "alice")},
-                             tmp_path)
+        yield process, provisioned_world(cloud, tmp_path, ("alice",))
     finally:
         process.kill()
 
