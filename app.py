@@ -2,7 +2,9 @@
 
 Streamlit reads this file twice over. `streamlit run` imports it as module `app` and serves `app` below: an
 `st.App` with the pages, `/lc/…` (localcloud's browser pages on the app's own origin), the sign-in routes
-(`/auth/session`, `/auth/logout`, `/oauth2callback`) and a lifespan that starts localcloud with the server.
+(`/auth/begin`, `/auth/session`, `/auth/logout`, `/oauth2callback`), the consent routes (`/consent/authorize`,
+`/callback`), the guard in front of all of it (`web.guard`: host allowlist, websocket origin, security headers) and
+a lifespan that starts localcloud with the server.
 Then every page view runs it as `__main__` to draw the navigation, the shared chrome and the chosen page.
 """
 
@@ -14,9 +16,11 @@ from identity.cloud import prepare_process_environment
 prepare_process_environment()
 
 import streamlit as st  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
 
 from ui.routes import http_routes  # noqa: E402
-from ui.runtime import runtime_lifespan  # noqa: E402
+from ui.runtime import host_names, runtime_lifespan, xsrf_check  # noqa: E402
+from web import AppGuard  # noqa: E402
 
 
 def _pages() -> list[st.Page]:
@@ -39,4 +43,5 @@ def render() -> None:
 if __name__ == "__main__":  # a page view: Streamlit runs the script as `__main__`
     render()
 else:  # `streamlit run` imports this module to find the ASGI app
-    app = st.App(__file__, routes=http_routes(), lifespan=runtime_lifespan)
+    app = st.App(__file__, routes=http_routes(), lifespan=runtime_lifespan,
+                 middleware=[Middleware(AppGuard, allowlist=host_names, xsrf_check=xsrf_check)])

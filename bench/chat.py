@@ -18,7 +18,7 @@ from typing import Any
 
 from bench.plan import Plan
 from bench.results import Results
-from bench.world import World, approve_consent
+from bench.world import World, approve_consent, authorize_url
 from identity.broker import ConsentRequired, CredentialBroker
 
 __all__ = ["CHAT", "TimedBroker", "run"]
@@ -119,7 +119,7 @@ def _consent_everything(world: World) -> None:
         try:
             world.broker.oauth2_token(world.user, provider, scopes, flow=flow)
         except ConsentRequired as needed:
-            approve_consent(world, needed.consent.authorization_url)
+            approve_consent(world, authorize_url(world, needed.consent.state))
 
 
 def _turn(world: World, prompt: str) -> TurnTimes:
@@ -141,7 +141,8 @@ def _turn(world: World, prompt: str) -> TurnTimes:
             times.tool += event.latency_ms / 1000 - (broker.seconds - inside)
             used.append(event.tool)
         elif isinstance(event, ConsentNeeded):
-            threading.Thread(target=approve_consent, args=(world, event.authorization_url), daemon=True).start()
+            link = authorize_url(world, event.state)
+            threading.Thread(target=approve_consent, args=(world, link), daemon=True).start()
         elif isinstance(event, TurnDone):
             times.ok = event.ok
     times.total, times.identity, times.tools = time.perf_counter() - started, broker.seconds, tuple(used)

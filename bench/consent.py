@@ -18,7 +18,7 @@ from bench.official import SDK_STATE_PREFIX, OfficialSdk
 from bench.plan import Plan
 from bench.results import Results
 from bench.stats import percentile, ratio
-from bench.world import World, approve_consent
+from bench.world import World, approve_consent, authorize_url
 from identity.broker import ConsentRequired, PendingConsent
 
 __all__ = ["CONSENT", "run"]
@@ -49,7 +49,7 @@ def _our_round(world: World) -> float:
 
     waiter = threading.Thread(target=tool_call, name="bench-waiting-tool")
     waiter.start()
-    approve_consent(world, consent.authorization_url)
+    approve_consent(world, authorize_url(world, consent.state))
     waiter.join(_TIMEOUT_SECONDS)
     if not held:
         raise RuntimeError("the waiting tool call never got its token")

@@ -21,7 +21,7 @@ from starlette.routing import Route
 import localcloud
 from identity import provision
 from identity.broker import ConsentRequired, CredentialBroker
-from identity.broker.return_route import CONSENT_RETURN_PATH, consent_return_route
+from identity.broker.routes import CONSENT_AUTHORIZE_PATH, CONSENT_RETURN_PATH, authorize_link, consent_routes
 from identity.clients import Clients
 from identity.cloud import connect
 from identity.settings import Settings, load_settings
@@ -29,8 +29,8 @@ from identity.users import SignedInUser
 from tests.localcloud.browser import Browser, pkce_pair, query_of
 from tools.services import MCP_SCOPES
 
-__all__ = ["SESSION_COOKIE", "ReturnServer", "World", "approve_consent", "build_world", "ensure_consented",
-           "free_port", "user_of"]
+__all__ = ["SESSION_COOKIE", "ReturnServer", "World", "approve_consent", "authorize_url", "build_world",
+           "ensure_consented", "free_port", "user_of"]
 
 SESSION_COOKIE = "bench_session"
 _START_TIMEOUT_SECONDS = 15.0
@@ -51,12 +51,13 @@ class ReturnServer:
     The arrival time of every return is kept by state: latency is measured from there.
     """
 
-    def __init__(self, port: int, ours: Endpoint) -> None:
+    def __init__(self, port: int, ours: Endpoint, authorize: Endpoint) -> None:
         self.port, self.url = port, f"http://127.0.0.1:{port}"
         self.arrivals: dict[str, float] = {}
         self.sdk_handler: Endpoint | None = None
         self._ours = ours
-        app = Starlette(routes=[Route(CONSENT_RETURN_PATH, self._dispatch, methods=["GET"])])
+        app = Starlette(routes=[Route(CONSENT_RETURN_PATH, self._dispatch, methods=["GET"]),
+                                Route(CONSENT_AUTHORIZE_PATH, authorize, methods=["GET"])])
         self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                                      access_log=False, lifespan="off"))
         self._thread = threading.Thread(target=self._server.run, name="bench-return-route", daemon=True)
@@ -142,9 +143,9 @@ def build_world(cloud: localcloud.LocalCloud, workdir: Path) -> World:
     clients = Clients(connect(settings))
     provision.apply(clients, settings)
     holder: dict[str, World] = {}
-    route = consent_return_route(lambda request: user_of(holder["world"], request), lambda: holder["world"].broker,
-                                 lambda: settings.app_url)
-    server = ReturnServer(port, route.endpoint)
+    authorize, back = consent_routes(lambda request: user_of(holder["world"], request),
+                                     lambda: holder["world"].broker, lambda: settings.app_url)
+    server = ReturnServer(port, back.endpoint, authorize.endpoint)
     server.start()
     browser = Browser()
     user = sign_in(cloud, settings, browser, "alice")
@@ -160,9 +161,15 @@ def user_of(world: World, request: Request) -> SignedInUser | None:
     return world.users.get(request.cookies.get(SESSION_COOKIE, ""))
 
 
-def approve_consent(world: World, authorization_url: str) -> int:
-    """Alice's browser approves at the provider and lands on the app's return route; that page's status."""
-    page = world.browser.get(authorization_url)
+def authorize_url(world: World, state: str) -> str:
+    """The app's Authorize link for one of our broker's consents (it binds the consent to the browser)."""
+    return authorize_link(world.settings.app_url, state)
+
+
+def approve_consent(world: World, url: str) -> int:
+    """Alice's browser opens `url` (our Authorize link, or the SDK's authorization URL), approves at the provider
+    and lands on the app's return route; that page's status."""
+    page = world.browser.get(url)
     landed = world.browser.sign_in_and_decide(page, "alice", "demo", "approve", world.settings.consent_return_url)
     return world.browser.get(landed).status_code
 
@@ -172,7 +179,7 @@ def ensure_consented(world: World) -> None:
     try:
         world.broker.oauth2_token(world.user, *world.mcp)
     except ConsentRequired as needed:
-        status = approve_consent(world, needed.consent.authorization_url)
+        status = approve_consent(world, authorize_url(world, needed.consent.state))
         if status != 200:
             raise RuntimeError(f"the consent return route answered {status}") from None
         world.broker.oauth2_token(world.user, *world.mcp)

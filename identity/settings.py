@@ -64,6 +64,9 @@ class Settings:
     api_key_value: str | None = field(default=None, repr=False)
     dingtalk_client_id: str | None = None
     dingtalk_client_secret: str | None = field(default=None, repr=False)
+    allowed_hosts: tuple[str, ...] = ()   # APP_ALLOWED_HOSTS: more Host names the app answers (behind a proxy)
+    admins: tuple[str, ...] = ()          # APP_ADMINS: login names who may change Setup once provisioned
+    setup_token: str | None = field(default=None, repr=False)  # APP_SETUP_TOKEN: the first Provision in cloud mode
 
     @property
     def consent_return_url(self) -> str:
@@ -219,4 +222,13 @@ def load_settings(environ: Mapping[str, str] | None = None, secrets: Mapping[str
         dashscope_api_key=sources.get("DASHSCOPE_API_KEY"), api_key_value=sources.get("WEATHER_API_KEY"),
         dingtalk_client_id=sources.get("DINGTALK_CLIENT_ID"),
         dingtalk_client_secret=sources.get("DINGTALK_CLIENT_SECRET"),
+        allowed_hosts=_names(sources, "APP_ALLOWED_HOSTS", ""),
+        admins=_names(sources, "APP_ADMINS", "alice" if mode == "local" else ""),
+        setup_token=sources.get("APP_SETUP_TOKEN") or None,
     )
+
+
+def _names(sources: _Sources, name: str, default: str) -> tuple[str, ...]:
+    """A comma-separated list setting, trimmed and lower-cased (host and login names compare that way)."""
+    value = sources.get(name)
+    return tuple(part.strip().lower() for part in (default if value is None else value).split(",") if part.strip())

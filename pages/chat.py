@@ -32,10 +32,11 @@ from agent import (  # noqa: E402
     recorded,
     run_turn,
 )
+from identity.broker.routes import authorize_link  # noqa: E402
 from identity.users import SignedInUser  # noqa: E402
 from ui import chat_view as view  # noqa: E402
 from ui.chrome import page_frame  # noqa: E402
-from ui.credentials_view import UNTRUSTED_LINK, is_trusted_authorization_url  # noqa: E402
+from ui.credentials_view import UNTRUSTED_LINK, is_trusted_authorization_url, markdown_text, plain_markdown  # noqa: E402
 from ui.runtime import AppRuntime, chat_store  # noqa: E402
 from ui.signin import current_user, require_user  # noqa: E402
 
@@ -98,8 +99,9 @@ def _sidebar(runtime: AppRuntime, store: ChatStore, user: SignedInUser, state: v
         st.button("New chat", key="chat_new", icon=":material/add:", width="stretch", on_click=_new_chat,
                   args=(store,))
         for chat in store.list_chats(user.key):
-            st.button(chat.title, key=f"chat_open_{chat.id}", width="stretch", on_click=_open_chat, args=(chat.id,),
-                      type="primary" if chat.id == state.chat_id else "secondary")
+            # a title is the user's own text (often their first prompt), and a button's label is Markdown
+            st.button(plain_markdown(chat.title), key=f"chat_open_{chat.id}", width="stretch", on_click=_open_chat,
+                      args=(chat.id,), type="primary" if chat.id == state.chat_id else "secondary")
         if state.chat_id:
             _chat_actions(store, state.chat_id, store.get_chat(user.key, state.chat_id).title)
 
@@ -155,8 +157,8 @@ def _transcript(store: ChatStore, user: SignedInUser, chat_id: str) -> None:
     for bubble in view.transcript(store.entries(user.key, chat_id)):
         with st.chat_message(bubble.role):
             for item in bubble.items:
-                if bubble.role == "user":
-                    st.markdown(str(item))
+                if bubble.role == "user":  # the user's own text: shown as typed, never as markup
+                    st.markdown(plain_markdown(str(item)))
                 else:
                     _item(item)
 
@@ -196,7 +198,8 @@ class _LiveAnswer:
         with box.container(border=True):
             st.markdown(view.consent_prompt(event))
             if is_trusted_authorization_url(event.authorization_url, self.runtime.target):
-                st.link_button("Authorize", event.authorization_url, key=f"chat_authorize_{event.state}",
+                st.link_button("Authorize", authorize_link(self.runtime.settings.app_url, event.state),
+                               key=f"chat_authorize_{event.state}",
                                type="primary", icon=":material/open_in_new:")
             else:  # only the identity service's own page may become a button
                 st.caption(UNTRUSTED_LINK)
@@ -215,7 +218,7 @@ class _LiveAnswer:
 def _answer(runtime: AppRuntime, store: ChatStore, user: SignedInUser, chat_id: str, prompt: str) -> None:
     """Run one turn for the prompt, drawing it live and keeping it in the chat."""
     with st.chat_message("user"):
-        st.markdown(prompt)
+        st.markdown(plain_markdown(prompt))
     with st.chat_message("assistant"):
         live = _LiveAnswer(runtime)
         try:
@@ -224,7 +227,7 @@ def _answer(runtime: AppRuntime, store: ChatStore, user: SignedInUser, chat_id: 
             for event in recorded(store, user.key, chat_id, run_turn(context, history, prompt)):
                 live.show(event)
         except AgentError as error:  # e.g. the chat was deleted in another tab meanwhile
-            st.error(f"{error.code}: {error.message}")
+            st.error(view.agent_error_text(error))
 
 
 def _examples() -> None:
@@ -257,14 +260,14 @@ def render() -> None:
     try:
         _chat_page(runtime, store, user, state, prompt)
     except AgentError as error:  # e.g. the open chat was deleted in another tab
-        st.error(f"{error.code}: {error.message}")
+        st.error(view.agent_error_text(error))
 
 
 def _store_or_stop(runtime: AppRuntime) -> ChatStore:
     try:
         return chat_store(runtime.settings)
     except AgentError as error:
-        st.error(f"{error.code}: {error.message}")
+        st.error(view.agent_error_text(error))
         st.stop()
 
 
@@ -273,7 +276,7 @@ def _chat_page(runtime: AppRuntime, store: ChatStore, user: SignedInUser, state:
     chat_id = _chat_for(store, user, state, prompt)
     _sidebar(runtime, store, user, state)
     if state.message:
-        st.warning(state.message)
+        st.warning(markdown_text(state.message))
         state.message = None
     _examples()
     if chat_id is not None:

@@ -13,6 +13,7 @@ from streamlit.errors import StreamlitAPIException  # noqa: E402
 from identity.broker import ConsentRequired, CredentialNeed  # noqa: E402
 from identity.broker.cache import CacheKey  # noqa: E402
 from identity.broker.credentials import Credential  # noqa: E402
+from identity.broker.routes import authorize_link  # noqa: E402
 from identity.errors import IdentityError  # noqa: E402
 from identity.users import SignedInUser  # noqa: E402
 from tools import credential_needs  # noqa: E402
@@ -152,7 +153,8 @@ def _consents(runtime: AppRuntime, user: SignedInUser, now: float) -> None:
         text, link = st.columns([4, 1], vertical_alignment="center")
         text.markdown(view.consent_caption(consent, now))
         if view.is_trusted_authorization_url(consent.authorization_url, runtime.target):
-            link.link_button("Authorize", consent.authorization_url, key=f"credentials_authorize_{consent.state}",
+            link.link_button("Authorize", authorize_link(runtime.settings.app_url, consent.state),
+                             key=f"credentials_authorize_{consent.state}",
                              type="primary", icon=":material/open_in_new:", width="stretch")
         else:  # only the identity service's own page may become a button
             link.markdown(view.UNTRUSTED_LINK)

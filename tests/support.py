@@ -22,11 +22,14 @@ from streamlit.testing.v1 import AppTest
 
 import localcloud
 from identity import provision
+from identity.broker import CredentialBroker
 from identity.settings import Settings
 from identity.signin import verify_id_token
+from identity.signin.sealing import new_secret, secret_hash
 from identity.users import SignedInUser
 from tests.localcloud.browser import Browser, pkce_pair, query_of
 from ui.local_proxy import LOCALCLOUD_MOUNT, LocalCloudProxy
+from ui.runtime import reset_runtime
 from ui.signin import STATE_KEY, AuthState
 
 # Settings a developer's shell may hold that would point a test's app away from its own local cloud.
@@ -47,8 +50,10 @@ def local_app_env(cloud: localcloud.LocalCloud, directory: Path, monkeypatch: py
     monkeypatch.setenv("APP_REDIRECT_URI", "http://localhost:8501")
     monkeypatch.chdir(directory)  # no stray config.yml; anything relative lands in the test's directory
     st.cache_resource.clear()
+    reset_runtime()
     yield directory / ".config.json"
     st.cache_resource.clear()
+    reset_runtime()
 
 
 def scripted_id_token(cloud: localcloud.LocalCloud, settings: Settings, username: str, nonce: str | None = None,
@@ -120,3 +125,26 @@ def served_local_proxy(localcloud_url: Callable[[], str]) -> Iterator[int]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def give_consent(broker: CredentialBroker, user: SignedInUser, state: str, username: str, return_url: str,
+                 decision: str = "approve", browser: Browser | None = None) -> dict[str, str]:
+    """What the owner's browser and the app's consent routes do, through the real broker and localcloud's real
+    pages: Authorize (binding the consent to this browser's cookie), approve or deny at the provider as `username`,
+    then the return completes or declines it. The return's query (`state`, `session_uri` or `error`)."""
+    cookie_hash = secret_hash(new_secret())
+    consent = broker.authorize_consent(user, state, cookie_hash)
+    own = browser is None
+    browser = browser or Browser()
+    try:
+        landed = browser.sign_in_and_decide(browser.get(consent.authorization_url), username, "demo", decision,
+                                            return_url)
+    finally:
+        if own:
+            browser.close()
+    back = query_of(landed)
+    if back.get("error"):
+        broker.decline_consent(user, back["state"], f"provider: {back['error']}")
+    else:
+        broker.complete_consent(user, back["state"], back["session_uri"], cookie_hash)
+    return back

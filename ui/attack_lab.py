@@ -29,7 +29,7 @@ from starlette.applications import Starlette
 
 from agent.events import ToolFinished
 from identity.broker import ConsentRequired, CredentialBroker, PendingConsent, StsCredentials
-from identity.broker.return_route import CONSENT_RETURN_PATH, consent_return_route
+from identity.broker.routes import CONSENT_RETURN_PATH, authorize_link, consent_routes
 from identity.errors import CloudError, IdentityError
 from identity.signin import SESSION_COOKIE, request_user
 from identity.users import SignedInUser
@@ -85,6 +85,7 @@ class _Person:
     user: SignedInUser
     browser: DemoBrowser
     session_id: str
+    app_cookies: httpx.Cookies = field(default_factory=httpx.Cookies)  # what the app's routes set in this browser
 
 
 @dataclass(frozen=True)
@@ -151,19 +152,33 @@ class _Lab:
         found = self.broker.consents.get(consent.state)
         return found.status_at(self.broker.clock()) if found is not None else "gone"
 
-    def return_to_app(self, landed: str, person: _Person) -> _AppAnswer:
-        """`person`'s browser loads the consent return URL at the app: the real route, in process."""
+    def _visit_app(self, url: str, person: _Person) -> httpx.Response:
+        """`person`'s browser loads `url` at the app: the real consent routes, in process, with its cookies."""
         runtime = self.runtime
-        route = consent_return_route(lambda request: request_user(runtime.sessions, request, self.broker.clock()),
-                                     lambda: self.broker, lambda: runtime.settings.app_url)
-        url = f"{CONSENT_RETURN_PATH}?{urlsplit(landed).query}"
+        routes = consent_routes(lambda request: request_user(runtime.sessions, request, self.broker.clock()),
+                                lambda: self.broker, lambda: runtime.settings.app_url)
 
         async def visit() -> httpx.Response:
-            transport = httpx.ASGITransport(app=Starlette(routes=[route]))
-            async with httpx.AsyncClient(transport=transport, base_url="http://app.invalid") as http:
-                return await http.get(url, headers={"Cookie": f"{SESSION_COOKIE}={person.session_id}"})
+            transport = httpx.ASGITransport(app=Starlette(routes=routes))
+            async with httpx.AsyncClient(transport=transport, base_url="http://app.invalid",
+                                         cookies=person.app_cookies) as http:
+                http.cookies.set(SESSION_COOKIE, person.session_id, domain="app.invalid")
+                answer = await http.get(url)
+                person.app_cookies.update(http.cookies)
+                return answer
 
-        response = anyio.run(visit)
+        return anyio.run(visit)
+
+    def authorize_in_app(self, consent: PendingConsent, person: _Person) -> str:
+        """`person` presses Authorize in the app: the consent is bound to their browser; the provider's URL."""
+        answer = self._visit_app(authorize_link("", consent.state), person)
+        if not answer.is_redirect:
+            raise IdentityError(f"The app refused to start the consent ({answer.status_code}).")
+        return answer.headers["location"]
+
+    def return_to_app(self, landed: str, person: _Person) -> _AppAnswer:
+        """`person`'s browser loads the consent return URL at the app."""
+        response = self._visit_app(f"{CONSENT_RETURN_PATH}?{urlsplit(landed).query}", person)
         found = _TITLE.search(response.text)
         return _AppAnswer(response.status_code, unescape(found.group(1)) if found else "")
 
@@ -196,8 +211,8 @@ def _forwarded_consent_link(lab: _Lab) -> _Outcome:
                                               lab.return_url)
     answer = lab.return_to_app(landed, other)
     status = lab.consent_status(consent)
-    actual = f"the app answered HTTP {answer.status} “{answer.title}”; your consent is still {status}"
-    return _Outcome(actual, answer.status == 403 and status == "pending", _logged(lab.refusals(lab.user)))
+    actual = f"the app answered HTTP {answer.status} “{answer.title}”; your consent is now {status}"
+    return _Outcome(actual, answer.status == 403 and status == "declined", _logged(lab.refusals(lab.user)))
 
 
 def _logged(refusals: list[str]) -> str:
@@ -213,8 +228,8 @@ def _with_state(url: str, state: str) -> str:
 def _replayed_state(lab: _Lab) -> _Outcome:
     other = lab.other()
     consent = lab.start_consent(other.user, LAB_SCOPES)
-    landed = other.browser.sign_in_and_decide(consent.authorization_url, other.username, DEMO_PASSWORD, "approve",
-                                              lab.return_url)
+    landed = other.browser.sign_in_and_decide(lab.authorize_in_app(consent, other), other.username, DEMO_PASSWORD,
+                                              "approve", lab.return_url)
     first, replay = lab.return_to_app(landed, other), lab.return_to_app(landed, other)
     forged = lab.return_to_app(_with_state(landed, secrets.token_urlsafe(24)), other)
     completed = sum(1 for a in lab.broker.log.of(other.user.key)
@@ -365,7 +380,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("forwarded_consent", "A consent link forwarded to another user",
              "You start a consent; the other demo user opens your Authorize link, signs in and approves, and their "
              "browser returns to the app.",
-             "Refused with HTTP 403 (started by another user); your consent stays pending.", _forwarded_consent_link),
+             "Refused with HTTP 403 (started by another user); your consent ends (declined), so no later return "
+             "completes it.", _forwarded_consent_link),
     Scenario("replayed_state", "A replayed consent return",
              "The other demo user completes a consent of their own (a scope set no tool uses), then the same return "
              "URL is sent again, and once with a made-up state.",

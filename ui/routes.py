@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount
 
-from identity.broker.return_route import consent_return_route
+from identity.broker.routes import consent_routes
 from identity.signin import signin_routes
 from ui.local_proxy import LOCALCLOUD_MOUNT, LocalCloudProxy
 from ui.runtime import app_url, consent_user, current_broker, local_cloud_url, login_sessions, secure_cookies
@@ -15,7 +15,7 @@ __all__ = ["http_routes"]
 
 def http_routes() -> list[BaseRoute]:
     """`/lc/…` (localcloud's browser pages on the app's origin), the sign-in routes (`/auth/session`,
-    `/auth/logout`, `/oauth2callback`) and the consent return (`/callback`)."""
+    `/auth/logout`, `/oauth2callback`) and the consent routes (`/consent/authorize`, `/callback`)."""
     return [Mount(LOCALCLOUD_MOUNT, app=LocalCloudProxy(local_cloud_url)),
             *signin_routes(login_sessions, secure=secure_cookies, on_sign_out=run_sign_out_hooks),
-            consent_return_route(consent_user, current_broker, app_url)]
+            *consent_routes(consent_user, current_broker, app_url, secure_cookies)]

@@ -1,14 +1,17 @@
 """The app's process-wide runtime: settings, where calls go, and the official clients, built once per server.
 
-It holds nothing about any user, so every session shares it (per-user state lives in `st.session_state`).
+Every session shares it. It is a plain process singleton, not `st.cache_resource`: any websocket client may send
+Streamlit's `clear_cache`, and that must not drop the broker's pending consents, Disconnect marks and activity log.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import threading
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,11 +29,15 @@ from identity.errors import IdentityError, SettingsError
 from identity.settings import Settings, load_settings
 from identity.signin import APP_STATE_DIRNAME, LoginSessionStore, request_user
 from identity.users import SignedInUser
+from web import HostAllowlist, host_allowlist
 
 __all__ = ["AppRuntime", "app_state_dir", "app_url", "build_runtime", "chat_store", "consent_user", "current_broker",
-           "get_runtime", "local_cloud_url", "login_sessions", "runtime_lifespan", "secure_cookies"]
+           "get_runtime", "host_names", "local_cloud_url", "login_sessions", "reset_runtime", "runtime_lifespan",
+           "secure_cookies", "xsrf_check"]
 
 _LOG = logging.getLogger(__name__)
+_RUNTIME: list[AppRuntime] = []  # at most one: this process's runtime, once built
+_RUNTIME_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -78,11 +85,19 @@ def _secrets() -> dict[str, Any]:
         return {}
 
 
-# No spinner: the lifespan builds it outside any script run, where there is no page to draw one on.
-@st.cache_resource(show_spinner=False)
 def get_runtime() -> AppRuntime:
-    """The one runtime of this server process; raises SettingsError (not cached) when a setting is bad."""
-    return build_runtime(os.environ, _secrets())
+    """The one runtime of this server process; raises SettingsError (not kept) when a setting is bad."""
+    if not _RUNTIME:
+        with _RUNTIME_LOCK:
+            if not _RUNTIME:
+                _RUNTIME.append(build_runtime(os.environ, _secrets()))
+    return _RUNTIME[0]
+
+
+def reset_runtime() -> None:
+    """Forget this process's runtime, so the next `get_runtime` reads the settings again (tests do; the app never)."""
+    with _RUNTIME_LOCK:
+        _RUNTIME.clear()
 
 
 def local_cloud_url() -> str | None:
@@ -126,7 +141,7 @@ def consent_user(request: Request) -> SignedInUser | None:
         sessions = get_runtime().sessions
     except IdentityError:
         return None
-    return request_user(sessions, request, time.time())
+    return request_user(sessions, request, time.time(), secure=secure_cookies())
 
 
 def current_broker() -> CredentialBroker:
@@ -139,3 +154,27 @@ def app_url() -> str:
         return get_runtime().settings.app_url
     except IdentityError:
         return "/"
+
+
+def host_names() -> HostAllowlist:
+    """The Host names and Origins the app answers for (its URL's, loopback on its ports, APP_ALLOWED_HOSTS); with
+    settings that do not load, loopback only."""
+    try:
+        settings = get_runtime().settings
+        app_url, extra = settings.app_url, settings.allowed_hosts
+    except IdentityError:
+        app_url, extra = "http://localhost", ()
+    return _host_names(app_url, int(st.get_option("server.port")), extra)
+
+
+@functools.lru_cache(maxsize=4)
+def _host_names(app_url: str, port: int, extra: tuple[str, ...]) -> HostAllowlist:
+    return host_allowlist(app_url, (port,), extra)
+
+
+def xsrf_check() -> Callable[[str | None, str | None], bool] | None:
+    """Streamlit's own XSRF token check for the websocket, when its XSRF protection is on (the default)."""
+    from streamlit.web.server.server_util import is_xsrf_enabled
+    from streamlit.web.server.starlette.starlette_app_utils import validate_xsrf_token
+
+    return validate_xsrf_token if is_xsrf_enabled() else None

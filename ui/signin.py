@@ -3,7 +3,8 @@
 The server-side login session is the truth (DESIGN.md: "who is signed in"); this session's view of it is
 one `AuthState` under `st.session_state["auth"]`. A new tab or a reload finds its session again through the
 HttpOnly `aid_session` cookie, which only the sign-in routes set and clear: a script cannot, so the page
-has the browser load `/auth/session?ticket=…` or `/auth/logout` as an image.
+has the browser load `/auth/begin?attempt=…` (binding the sign-in to this browser), `/auth/session?ticket=…` or
+`/auth/logout` as an image.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from streamlit.errors import StreamlitAPIException
 from streamlit_oauth import OAuth2Component, StreamlitOauthError
 
 from identity import provision
+from identity.cookies import read_cookie
 from identity.errors import IdentityError
 from identity.signin import (
+    BEGIN_PATH,
     LOGOUT_PATH,
     SESSION_COOKIE,
     SESSION_PATH,
@@ -34,7 +37,7 @@ from identity.signin import (
 )
 from identity.users import SignedInUser
 from ui.chrome import show_error
-from ui.runtime import AppRuntime, get_runtime
+from ui.runtime import AppRuntime, get_runtime, secure_cookies
 from ui.sign_out import register_sign_out_hook, run_sign_out_hooks
 
 __all__ = ["SCOPE", "STATE_KEY", "AuthState", "auth_state", "clock", "current_user", "register_sign_out_hook",
@@ -69,6 +72,8 @@ class AuthState:
     cookie_ticket: str | None = field(default=None, repr=False)
     # st.context.cookies are those the tab was opened with: stale once this session signed in or out.
     opening_cookie_counts: bool = True
+    # The sign-in attempt the button belongs to; the browser binds it to itself by loading `/auth/begin`.
+    signin_attempt: str | None = field(default=None, repr=False)
 
     @property
     def button_key(self) -> str:
@@ -78,6 +83,7 @@ class AuthState:
         """Forget the finished attempt: a fresh nonce, and a fresh component without its old result."""
         self.attempt += 1
         self.nonce = _new_nonce()
+        self.signin_attempt = None
 
 
 def auth_state() -> AuthState:
@@ -89,7 +95,7 @@ def auth_state() -> AuthState:
 
 def session_cookie() -> str | None:
     """The browser's `aid_session` cookie, as sent when this session's page was opened."""
-    return st.context.cookies.get(SESSION_COOKIE)
+    return read_cookie(st.context.cookies, SESSION_COOKIE, secure=secure_cookies())
 
 
 def current_user() -> SignedInUser | None:
@@ -189,6 +195,7 @@ def _sign_in_button(runtime: AppRuntime, state: AuthState, client_id: str) -> No
                  icon=":material/error:")
         return
     client = PublicOAuth2Client(client_id, metadata.authorization_endpoint, metadata.token_endpoint)
+    _bind_attempt_to_browser(runtime, state)
     try:
         result = OAuth2Component(client=client).authorize_button(
             BUTTON_LABEL, redirect_uri=runtime.settings.inbound_redirect_uri, scope=SCOPE, key=state.button_key,
@@ -199,6 +206,15 @@ def _sign_in_button(runtime: AppRuntime, state: AuthState, client_id: str) -> No
         _finish(state, token_error_message(error))
     if result:
         _finish(state, _complete_sign_in(runtime, state, client_id, result))
+
+
+def _bind_attempt_to_browser(runtime: AppRuntime, state: AuthState) -> None:
+    """Open this button's sign-in attempt and have the browser bind it to itself (its pre-sign-in cookie), so the
+    ticket the sign-in ends with works only in this browser (no login CSRF)."""
+    if state.signin_attempt is None:
+        state.signin_attempt = runtime.sessions.open_attempt(clock())
+        state.cookie_request = f"{BEGIN_PATH}?attempt={state.signin_attempt}"
+    _load_cookie_request(state)
 
 
 def _complete_sign_in(runtime: AppRuntime, state: AuthState, client_id: str, result: dict[str, Any]) -> str | None:
@@ -212,8 +228,12 @@ def _complete_sign_in(runtime: AppRuntime, state: AuthState, client_id: str, res
         user = _provider(runtime.target.oauth_discovery_url).verify(id_token, client_id=client_id,
                                                                     nonce=state.nonce, now=now)
         session_id = runtime.sessions.create(user, now)
-        ticket = runtime.sessions.issue_ticket(session_id, now)
     except SignInError as error:
+        return f"Sign-in failed: {error}"
+    try:
+        ticket = runtime.sessions.issue_ticket(session_id, state.signin_attempt, now)
+    except SignInError as error:
+        runtime.sessions.delete(session_id)  # never a session no browser can hold
         return f"Sign-in failed: {error}"
     state.user, state.session_id, state.expired, state.opening_cookie_counts = user, session_id, False, False
     state.cookie_request, state.cookie_ticket = f"{SESSION_PATH}?ticket={ticket}", ticket

@@ -210,52 +210,21 @@ class CredentialBroker:
         return consent
 
     # -- consent return -------------------------------------------------------------------------------
-    def _owned(self, user: SignedInUser, state: str, session_uri: str | None) -> PendingConsent:
-        """The pending consent this return names, if this user owns it and it is still open.
+    # A consent completes only for its owner, in the browser where the owner pressed Authorize, with the session
+    # the identity service issued for it. Any refused attempt ends the consent for good (declined): a link that
+    # leaked is worth nothing afterwards, whoever approved at the provider. Every refusal is logged for the user
+    # who tried and for the owner (never with the state or session values).
+    def authorize_consent(self, user: SignedInUser, state: str, browser: str) -> PendingConsent:
+        """The owner pressed Authorize in the browser holding the consent cookie `browser` (its hash): bind the
+        consent to that browser and return it, so the route can send the browser to its authorization URL."""
+        consent = self._checked(user, state, lambda found: self._check_open(user, found))
+        return self.consents.bind_browser(consent.state, browser)
 
-        Every refusal is recorded in the user's activity log (without the state or session values), so an
-        attempt to complete someone else's consent, or to replay or tamper with a return, is visible."""
-        consent = self.consents.get(state)
-        provider = consent.provider if consent is not None else ""
-        try:
-            return self._open_consent(user, consent, session_uri)
-        except ConsentError as refused:
-            self._record(user, "CompleteResourceTokenAuth", provider, "refused", time.perf_counter(), refused.reason)
-            if consent is not None and consent.owner != user.key:  # the owner must see the attempt too
-                self._record_for(consent.owner, provider, f"{refused.reason} ({user.name or user.subject})")
-            raise
-
-    def note_unsigned_return(self, state: str) -> None:
-        """A consent return reached the app without a login session: nothing is completed, and the consent's
-        owner (if the state names one) sees the attempt in their activity log."""
-        consent = self.consents.get(state)
-        if consent is not None:
-            self._record_for(consent.owner, consent.provider, "return without a login session")
-
-    def _record_for(self, owner: tuple[str, str], provider: str, detail: str) -> None:
-        self.log.add(Activity(self.clock(), owner, "CompleteResourceTokenAuth", provider, "refused", 0.0, detail))
-
-    def _open_consent(self, user: SignedInUser, consent: PendingConsent | None,
-                      session_uri: str | None) -> PendingConsent:
-        if consent is None:
-            raise ConsentError("This consent link is unknown: it was not started from this app.", 404,
-                               "unknown state")
-        if consent.owner != user.key:
-            raise ConsentError("This consent was started by another user: it cannot be completed by you.", 403,
-                               "consent started by another user")
-        if session_uri is not None and session_uri != consent.session_uri:
-            raise ConsentError("The returned session does not match this consent.", 400,
-                               "session does not match the consent")
-        status = consent.status_at(self.clock())
-        if status != "pending":
-            raise ConsentError(f"This consent is already {status}: ask the agent again for a new link.", 409,
-                               f"consent already {status}")
-        return consent
-
-    def complete_consent(self, user: SignedInUser, state: str, session_uri: str | None) -> PendingConsent:
+    def complete_consent(self, user: SignedInUser, state: str, session_uri: str | None,
+                         browser: str = "") -> PendingConsent:
         """Finish a consent for its owner: CompleteResourceTokenAuth, fetch the token, wake the waiter."""
         self._check(user)
-        consent = self._owned(user, state, session_uri)
+        consent = self._checked(user, state, lambda found: self._check_return(user, found, session_uri, browser))
         identifier = data.CompleteResourceTokenAuthRequestUserIdentifier(user_jwt=user.id_token)
         request = data.CompleteResourceTokenAuthRequest(session_uri=consent.session_uri, user_identifier=identifier)
         self._call(user, "CompleteResourceTokenAuth", consent.provider,
@@ -269,9 +238,66 @@ class CredentialBroker:
         return self.consents.settle(state, "completed")
 
     def decline_consent(self, user: SignedInUser, state: str, reason: str = "you declined") -> PendingConsent:
-        consent = self._owned(user, state, None)
+        consent = self._checked(user, state, lambda found: self._check_open(user, found))
         self._record(user, "consent", consent.provider, "declined", time.perf_counter(), reason)
         return self.consents.settle(state, "declined", reason)
+
+    def note_unsigned_return(self, state: str) -> None:
+        """A consent return reached the app without a login session: nothing is completed, the consent ends, and
+        its owner (if the state names one) sees the attempt in their activity log."""
+        consent = self.consents.get(state)
+        if consent is not None:
+            self._end_refused(consent, "return without a login session")
+
+    def _checked(self, user: SignedInUser, state: str,
+                 check: Callable[[PendingConsent | None], PendingConsent]) -> PendingConsent:
+        """`check(consent)`; a refusal is logged for both users and ends the consent."""
+        consent = self.consents.get(state)
+        try:
+            return check(consent)
+        except ConsentError as refused:
+            provider = consent.provider if consent is not None else ""
+            self._record(user, "CompleteResourceTokenAuth", provider, "refused", time.perf_counter(), refused.reason)
+            if consent is not None:
+                who = f" ({user.name or user.subject})" if consent.owner != user.key else ""
+                self._end_refused(consent, refused.reason + who, log_owner=consent.owner != user.key)
+            raise
+
+    def _end_refused(self, consent: PendingConsent, reason: str, *, log_owner: bool = True) -> None:
+        if log_owner:
+            self._record_for(consent.owner, consent.provider, reason)
+        if consent.status == "pending":  # settled ones (completed, declined) stay as they are
+            self.consents.settle(consent.state, "declined", f"refused: {reason}")
+
+    def _record_for(self, owner: tuple[str, str], provider: str, detail: str) -> None:
+        self.log.add(Activity(self.clock(), owner, "CompleteResourceTokenAuth", provider, "refused", 0.0, detail))
+
+    def _check_open(self, user: SignedInUser, consent: PendingConsent | None) -> PendingConsent:
+        """The consent exists, belongs to `user` and is still pending."""
+        if consent is None:
+            raise ConsentError("This consent link is unknown: it was not started from this app.", 404,
+                               "unknown state")
+        if consent.owner != user.key:
+            raise ConsentError("This consent was started by another user: it cannot be completed by you.", 403,
+                               "consent started by another user")
+        status = consent.status_at(self.clock())
+        if status != "pending":
+            raise ConsentError(f"This consent is already {status}: ask the agent again for a new link.", 409,
+                               f"consent already {status}")
+        return consent
+
+    def _check_return(self, user: SignedInUser, consent: PendingConsent | None, session_uri: str | None,
+                      browser: str) -> PendingConsent:
+        """`_check_open`, and the return carries this consent's session and comes to the browser that pressed
+        Authorize."""
+        consent = self._check_open(user, consent)
+        if not session_uri or session_uri != consent.session_uri:
+            raise ConsentError("The returned session does not match this consent.", 400,
+                               "session does not match the consent")
+        if not consent.browser or browser != consent.browser:
+            raise ConsentError("This consent was not started from this browser: press Authorize in the app, in "
+                               "the browser you approve in.", 403, "return to another browser")
+        return consent
 
     def wait_for_consent(self, user: SignedInUser, state: str, timeout: float) -> PendingConsent | None:
         """Block (bounded) until this user's consent is settled; woken by the return route at once."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 __all__ = ["ConsentRegistry", "PendingConsent"]
 
@@ -30,6 +30,9 @@ class PendingConsent:
     expires_at: float
     status: str = "pending"        # pending → completed | declined | expired
     detail: str = ""
+    # SHA-256 of the consent cookie of the browser whose Authorize click started it: only that browser's return
+    # completes it. Empty until the owner presses Authorize.
+    browser: str = field(default="", repr=False)
 
     def status_at(self, now: float) -> str:
         return "expired" if self.status == "pending" and now >= self.expires_at else self.status
@@ -79,6 +82,13 @@ class ConsentRegistry:
     def of(self, owner: tuple[str, str]) -> list[PendingConsent]:
         with self._changed:
             return sorted((c for c in self._by_state.values() if c.owner == owner), key=lambda c: -c.created_at)
+
+    def bind_browser(self, state: str, browser: str) -> PendingConsent:
+        """Record which browser the owner pressed Authorize in (the latest press counts)."""
+        with self._changed:
+            bound = replace(self._by_state[state], browser=browser)
+            self._by_state[state] = bound
+            return bound
 
     def settle(self, state: str, status: str, detail: str = "") -> PendingConsent:
         """Mark a consent completed or declined and wake everyone waiting for it."""

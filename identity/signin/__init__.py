@@ -8,10 +8,11 @@ from identity.signin.errors import SignInError, UnknownSigningKey
 from identity.signin.id_token import display_name, verify_id_token
 from identity.signin.oauth_client import PublicOAuth2Client, token_error_message
 from identity.signin.provider import OidcProvider, ProviderMetadata
-from identity.signin.routes import CALLBACK_PATH, LOGOUT_PATH, SESSION_PATH, request_user, signin_routes
+from identity.signin.routes import BEGIN_PATH, CALLBACK_PATH, LOGOUT_PATH, SESSION_PATH, request_user, signin_routes
 from identity.signin.sessions import (
     APP_STATE_DIRNAME,
     SESSION_COOKIE,
+    SIGNIN_COOKIE,
     TICKET_SECONDS,
     LoginSessionStore,
     SessionLookup,
@@ -19,10 +20,12 @@ from identity.signin.sessions import (
 
 __all__ = [
     "APP_STATE_DIRNAME",
+    "BEGIN_PATH",
     "CALLBACK_PATH",
     "LOGOUT_PATH",
     "SESSION_COOKIE",
     "SESSION_PATH",
+    "SIGNIN_COOKIE",
     "TICKET_SECONDS",
     "LoginSessionStore",
     "OidcProvider",

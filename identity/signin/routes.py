@@ -1,9 +1,10 @@
 """The sign-in routes on the Streamlit server: the cookie is set and cleared here, outside any script run.
 
 A Streamlit script cannot set a cookie (it answers over a websocket), so the Login page asks the browser to
-load `/auth/session?ticket=…` (an `<img>`), whose response carries the HttpOnly cookie; `/auth/logout`
-clears it. `/oauth2callback` is the sign-in popup's landing page: streamlit-oauth's script reads the
-popup's URL and closes it, so the page only needs to be small and not load the whole app.
+load `/auth/begin?attempt=…` when it offers a sign-in (the pre-sign-in cookie that binds the sign-in to this
+browser) and `/auth/session?ticket=…` once it succeeded (an `<img>` each), whose response carries the HttpOnly
+login cookie; `/auth/logout` clears it. `/oauth2callback` is the sign-in popup's landing page: streamlit-oauth's
+script reads the popup's URL and closes it, so the page only needs to be small and not load the whole app.
 
 These paths come before Streamlit's own routes in `st.App`, so they replace its native `st.login`
 routes of the same names, which this app does not use.
@@ -19,21 +20,27 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from identity.cookies import clear_cookie, read_cookie, set_cookie
 from identity.errors import IdentityError
-from identity.signin.sessions import SESSION_COOKIE, LoginSessionStore
+from identity.signin.sealing import new_secret
+from identity.signin.sessions import ATTEMPT_SECONDS, SESSION_COOKIE, SIGNIN_COOKIE, LoginSessionStore
 from identity.users import SignedInUser
 
-__all__ = ["CALLBACK_PATH", "LOGOUT_PATH", "SESSION_PATH", "clear_cookie_header", "request_user",
+__all__ = ["BEGIN_PATH", "CALLBACK_PATH", "LOGOUT_PATH", "SESSION_PATH", "clear_cookie_header", "request_user",
            "session_cookie_header", "signin_routes"]
 
+BEGIN_PATH = "/auth/begin"
 SESSION_PATH = "/auth/session"
 LOGOUT_PATH = "/auth/logout"
 CALLBACK_PATH = "/oauth2callback"
 
 Sessions = Callable[[], LoginSessionStore | None]
 _NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
-# Browsers say where a request comes from; a ticket or a sign-out from another site is refused.
-_ALLOWED_FETCH_SITES = frozenset({"same-origin", "none"})
+# Browsers say where a request comes from (Sec-Fetch-Site). The cookie routes answer only the app's own pages: not
+# another site, not another port of this host ("same-site"), not a link opened from mail or typed ("none"). A
+# sign-out may also be typed. Clients that send no such header are no browser, hence nobody's victim.
+_COOKIE_FETCH_SITES = frozenset({"same-origin"})
+_SIGN_OUT_FETCH_SITES = frozenset({"same-origin", "none"})
 _CALLBACK_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Signing you in…</title></head>
 <body style="font-family:sans-serif;max-width:32rem;margin:4rem auto;text-align:center">
@@ -50,22 +57,23 @@ _CALLBACK_HEADERS = {**_NO_STORE, "Referrer-Policy": "no-referrer", "X-Frame-Opt
 
 def session_cookie_header(session_id: str, *, secure: bool) -> str:
     """`Set-Cookie` for a login session: HttpOnly, SameSite=Lax, the whole app (`Path=/`), a browser-session cookie."""
-    return f"{SESSION_COOKIE}={session_id}; Path=/; HttpOnly; SameSite=Lax" + ("; Secure" if secure else "")
+    return set_cookie(SESSION_COOKIE, session_id, secure=secure)
 
 
 def clear_cookie_header(*, secure: bool) -> str:
     """`Set-Cookie` that makes the browser drop the login cookie."""
-    return f"{SESSION_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax" + ("; Secure" if secure else "")
+    return clear_cookie(SESSION_COOKIE, secure=secure)
 
 
-def request_user(store: LoginSessionStore, request: Request, now: float) -> SignedInUser | None:
-    """The signed-in user of the browser making `request` (its `aid_session` cookie), or None; for app routes."""
-    return store.user(request.cookies.get(SESSION_COOKIE), now)
+def request_user(store: LoginSessionStore, request: Request, now: float, *,
+                 secure: bool = False) -> SignedInUser | None:
+    """The signed-in user of the browser making `request` (its login cookie), or None; for app routes."""
+    return store.user(read_cookie(request.cookies, SESSION_COOKIE, secure=secure), now)
 
 
-def _from_this_site(request: Request) -> bool:
+def _fetched_from(request: Request, sites: frozenset[str]) -> bool:
     site = request.headers.get("sec-fetch-site")
-    return site is None or site in _ALLOWED_FETCH_SITES
+    return site is None or site in sites
 
 
 def _plain(status: int, message: str) -> Response:
@@ -83,7 +91,7 @@ async def _store(sessions: Sessions) -> LoginSessionStore | None:
 def signin_routes(sessions: Sessions, *, secure: Callable[[], bool] = lambda: False,
                   clock: Callable[[], float] = time.time,
                   on_sign_out: Callable[[SignedInUser], None] = lambda user: None) -> list[Route]:
-    """`GET /auth/session?ticket=…`, `GET /auth/logout` and `GET /oauth2callback`.
+    """`GET /auth/begin?attempt=…`, `GET /auth/session?ticket=…`, `GET /auth/logout` and `GET /oauth2callback`.
 
     `sessions()` returns the login session store (None when the app has none: a bad setting); `secure()`
     says whether cookies get `Secure` (the app is served over https); `on_sign_out(user)` runs when
@@ -91,25 +99,41 @@ def signin_routes(sessions: Sessions, *, secure: Callable[[], bool] = lambda: Fa
     holds for the user just as the Login page's button does.
     """
 
+    async def begin(request: Request) -> Response:
+        store = await _store(sessions)
+        if store is None:
+            return _plain(503, "Sign-in is not available: the app's settings are invalid.")
+        if not _fetched_from(request, _COOKIE_FETCH_SITES):
+            return _plain(403, "A sign-in is only started by the app's own Login page.")
+        # One pre-sign-in cookie per browser, shared by its tabs: a second tab's sign-in must not void the first's.
+        browser = read_cookie(request.cookies, SIGNIN_COOKIE, secure=secure()) or new_secret()
+        attempt = request.query_params.get("attempt")
+        if not await anyio.to_thread.run_sync(store.bind_attempt, attempt, browser, clock()):
+            return _plain(404, "This sign-in attempt is unknown, expired or already started in another browser.")
+        cookie = set_cookie(SIGNIN_COOKIE, browser, secure=secure(), max_age=int(ATTEMPT_SECONDS))
+        return Response(status_code=204, headers={**_NO_STORE, "Set-Cookie": cookie})
+
     async def open_session(request: Request) -> Response:
         store = await _store(sessions)
         if store is None:
             return _plain(503, "Sign-in is not available: the app's settings are invalid.")
-        if not _from_this_site(request):
+        if not _fetched_from(request, _COOKIE_FETCH_SITES):
             return _plain(403, "A login cookie is only handed out to the app's own pages.")
-        ticket = request.query_params.get("ticket")
-        session_id = await anyio.to_thread.run_sync(store.redeem_ticket, ticket, clock())
+        ticket, browser = request.query_params.get("ticket"), read_cookie(request.cookies, SIGNIN_COOKIE,
+                                                                          secure=secure())
+        session_id = await anyio.to_thread.run_sync(store.redeem_ticket, ticket, browser, clock())
         if session_id is None:
-            return _plain(404, "This sign-in ticket is unknown, used or expired.")
+            return _plain(404, "This sign-in ticket is unknown, used, expired, or was issued to another browser.")
+        # The pre-sign-in cookie stays until it expires: another tab of this browser may be signing in with it.
         return Response(status_code=204, headers={**_NO_STORE,
                                                   "Set-Cookie": session_cookie_header(session_id, secure=secure())})
 
     async def logout(request: Request) -> Response:
-        if not _from_this_site(request):
+        if not _fetched_from(request, _SIGN_OUT_FETCH_SITES):
             return _plain(403, "Sign out from the app's own pages.")
         store = await _store(sessions)
         if store is not None:
-            session_id = request.cookies.get(SESSION_COOKIE)
+            session_id = read_cookie(request.cookies, SESSION_COOKIE, secure=secure())
             user = await anyio.to_thread.run_sync(store.user, session_id, clock())
             await anyio.to_thread.run_sync(store.delete, session_id)
             if user is not None:
@@ -124,5 +148,6 @@ def signin_routes(sessions: Sessions, *, secure: Callable[[], bool] = lambda: Fa
     async def callback(request: Request) -> Response:
         return HTMLResponse(_CALLBACK_PAGE, headers=_CALLBACK_HEADERS)
 
-    return [Route(SESSION_PATH, open_session, methods=["GET"]), Route(LOGOUT_PATH, logout, methods=["GET"]),
+    return [Route(BEGIN_PATH, begin, methods=["GET"]), Route(SESSION_PATH, open_session, methods=["GET"]),
+            Route(LOGOUT_PATH, logout, methods=["GET"]),
             Route(CALLBACK_PATH, callback, methods=["GET"])]

@@ -3,6 +3,11 @@
 A session id (the `aid_session` cookie) and a ticket (one use, 60 s, for the page to hand the browser its
 cookie) are 256-bit random secrets; on disk there is only their SHA-256 and data sealed with a key derived
 from them (`sealing`). Directory 0700, file 0600. Thread-safe: one connection behind a lock.
+
+A ticket works only in the browser that started the sign-in (no login CSRF: a ticket link opened in another
+browser signs nobody in). The Login page opens a sign-in *attempt* and has its browser load `/auth/begin`, which
+binds the attempt to a random `aid_signin` cookie (first come, once); the ticket then carries that cookie's hash,
+and `/auth/session` redeems it only with the same cookie.
 """
 
 from __future__ import annotations
@@ -20,10 +25,12 @@ from identity.signin.errors import SignInError
 from identity.signin.sealing import new_secret, seal, secret_hash, unseal
 from identity.users import SignedInUser
 
-__all__ = ["APP_STATE_DIRNAME", "EXPIRED_KEPT_SECONDS", "SESSIONS_FILE", "SESSION_COOKIE", "TICKET_SECONDS",
-           "LoginSessionStore", "SessionLookup"]
+__all__ = ["APP_STATE_DIRNAME", "ATTEMPT_SECONDS", "EXPIRED_KEPT_SECONDS", "SESSIONS_FILE", "SESSION_COOKIE",
+           "SIGNIN_COOKIE", "TICKET_SECONDS", "LoginSessionStore", "SessionLookup"]
 
 SESSION_COOKIE = "aid_session"
+SIGNIN_COOKIE = "aid_signin"  # the pre-sign-in cookie: which browser started a sign-in
+ATTEMPT_SECONDS = 600.0       # how long a started sign-in may take (the sign-in server's forms included)
 APP_STATE_DIRNAME = ".appstate"
 SESSIONS_FILE = "login_sessions.sqlite3"
 TICKET_SECONDS = 60.0
@@ -33,7 +40,10 @@ _MAX_SECRET_CHARS = 128  # ours are 43; anything longer is not ours and is not h
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (id_hash TEXT PRIMARY KEY, sealed BLOB NOT NULL, expires_at REAL NOT NULL,
                                      created_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS tickets (ticket_hash TEXT PRIMARY KEY, sealed BLOB NOT NULL, expires_at REAL NOT NULL);
+DROP TABLE IF EXISTS tickets;
+CREATE TABLE IF NOT EXISTS bound_tickets (ticket_hash TEXT PRIMARY KEY, sealed BLOB NOT NULL,
+                                          browser_hash TEXT NOT NULL, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS attempts (attempt_hash TEXT PRIMARY KEY, browser_hash TEXT, expires_at REAL NOT NULL);
 """
 
 
@@ -122,26 +132,57 @@ class LoginSessionStore:
             with self._lock:
                 self._db.execute("DELETE FROM sessions WHERE id_hash = ?", (secret_hash(session_id),))
 
-    def issue_ticket(self, session_id: str, now: float) -> str:
-        """A one-use ticket, valid TICKET_SECONDS, that `redeem_ticket` turns back into the session id."""
+    def open_attempt(self, now: float) -> str:
+        """A new sign-in attempt (its id goes to `/auth/begin`), not yet bound to any browser."""
+        attempt = new_secret()
+        with self._lock:
+            self._purge(now)
+            self._db.execute("INSERT INTO attempts VALUES (?, NULL, ?)", (secret_hash(attempt), now + ATTEMPT_SECONDS))
+        return attempt
+
+    def bind_attempt(self, attempt: str | None, browser: str, now: float) -> bool:
+        """Bind a live, still unbound attempt to the browser holding the `browser` cookie: once, first come."""
+        if not (_is_secret(attempt) and _is_secret(browser)):
+            return False
+        with self._lock:
+            bound = self._db.execute("UPDATE attempts SET browser_hash = ? WHERE attempt_hash = ? AND browser_hash "
+                                     "IS NULL AND expires_at > ?", (secret_hash(browser), secret_hash(attempt), now))
+        return bound.rowcount == 1
+
+    def issue_ticket(self, session_id: str, attempt: str | None, now: float) -> str:
+        """A one-use ticket, valid TICKET_SECONDS, that only the browser the attempt is bound to can redeem."""
         ticket = new_secret()
         with self._lock:
             self._purge(now)
             if not self._exists(session_id):
                 raise SignInError("There is no such login session to hand to the browser: sign in again.")
-            self._db.execute("INSERT INTO tickets VALUES (?, ?, ?)",
-                             (secret_hash(ticket), seal(ticket, session_id.encode()), now + TICKET_SECONDS))
+            browser_hash = self._take_attempt(attempt, now)
+            self._db.execute("INSERT INTO bound_tickets VALUES (?, ?, ?, ?)",
+                             (secret_hash(ticket), seal(ticket, session_id.encode()), browser_hash,
+                              now + TICKET_SECONDS))
         return ticket
 
-    def redeem_ticket(self, ticket: str | None, now: float) -> str | None:
-        """The session id of a live ticket, once; None if unknown, used, expired, or its session is gone."""
+    def _take_attempt(self, attempt: str | None, now: float) -> str:
+        """The browser hash of a bound, live attempt, which is used up; SignInError otherwise."""
+        row = None if not _is_secret(attempt) else self._db.execute(
+            "DELETE FROM attempts WHERE attempt_hash = ? RETURNING browser_hash, expires_at",
+            (secret_hash(attempt),)).fetchone()
+        if row is None or row[0] is None or row[1] <= now:
+            raise SignInError("This browser did not start this sign-in (or it took too long): reload the Login "
+                              "page and sign in again.")
+        return str(row[0])
+
+    def redeem_ticket(self, ticket: str | None, browser: str | None, now: float) -> str | None:
+        """The session id of a live ticket, once, for the browser that started the sign-in; None otherwise.
+
+        A ticket presented by another browser is burnt too: a leaked ticket link is worth nothing afterwards."""
         if not _is_secret(ticket):
             return None
         with self._lock:
             # DELETE … RETURNING: used up even if another process reads the same row at the same time.
-            row = self._db.execute("DELETE FROM tickets WHERE ticket_hash = ? RETURNING sealed, expires_at",
-                                   (secret_hash(ticket),)).fetchone()
-            if row is None or row[1] <= now:
+            row = self._db.execute("DELETE FROM bound_tickets WHERE ticket_hash = ? RETURNING sealed, browser_hash, "
+                                   "expires_at", (secret_hash(ticket),)).fetchone()
+            if row is None or row[2] <= now or not _is_secret(browser) or row[1] != secret_hash(browser):
                 return None
             data = unseal(ticket, row[0])
             session_id = data.decode() if data else None
@@ -152,7 +193,7 @@ class LoginSessionStore:
         if not _is_secret(ticket):
             return False
         with self._lock:
-            row = self._db.execute("SELECT expires_at FROM tickets WHERE ticket_hash = ?",
+            row = self._db.execute("SELECT expires_at FROM bound_tickets WHERE ticket_hash = ?",
                                    (secret_hash(ticket),)).fetchone()
         return row is not None and row[0] > now
 
@@ -163,5 +204,6 @@ class LoginSessionStore:
         return found is not None
 
     def _purge(self, now: float) -> None:
-        self._db.execute("DELETE FROM tickets WHERE expires_at <= ?", (now,))
+        self._db.execute("DELETE FROM bound_tickets WHERE expires_at <= ?", (now,))
+        self._db.execute("DELETE FROM attempts WHERE expires_at <= ?", (now,))
         self._db.execute("DELETE FROM sessions WHERE expires_at + ? < ?", (EXPIRED_KEPT_SECONDS, now))

@@ -18,8 +18,7 @@ from identity.clients import Clients
 from identity.cloud import CloudTarget, connect
 from identity.settings import Settings, load_settings
 from identity.users import SignedInUser
-from tests.localcloud.browser import Browser, query_of
-from tests.support import scripted_id_token, user_of
+from tests.support import give_consent, scripted_id_token, user_of
 from tools.services import MCP_SCOPES
 
 
@@ -89,17 +88,7 @@ def decide(world: World, broker: CredentialBroker, consent: ConsentNeeded, decis
            user: str = "alice") -> None:
     """What the user's browser and the app's /callback route do: approve (or deny) at the provider, then
     complete (or decline) the consent for the signed-in user."""
-    browser = Browser()
-    try:
-        landed = browser.sign_in_and_decide(browser.get(consent.authorization_url), user, "demo", decision,
-                                            world.settings.consent_return_url)
-    finally:
-        browser.close()
-    back = query_of(landed)
-    if back.get("error"):
-        broker.decline_consent(world.users[user], back["state"], f"provider: {back['error']}")
-    else:
-        broker.complete_consent(world.users[user], back["state"], back["session_uri"])
+    give_consent(broker, world.users[user], consent.state, user, world.settings.consent_return_url, decision)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import repo_root
+from ui.runtime import reset_runtime
 
 # Settings that would send the app elsewhere if the developer's shell happens to have them.
 _FOREIGN = ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "AGENT_IDENTITY_MODE", "LOCALCLOUD_URL",
@@ -27,8 +28,10 @@ def local_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[pytes
     monkeypatch.setenv("LOCALCLOUD_DATA_DIR", str(tmp_path / "lc"))
     monkeypatch.setenv("CONFIG_JSON", str(tmp_path / ".config.json"))
     st.cache_resource.clear()
+    reset_runtime()
     yield monkeypatch
     st.cache_resource.clear()
+    reset_runtime()
 
 
 def _run() -> AppTest:

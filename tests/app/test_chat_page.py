@@ -11,8 +11,7 @@ from streamlit.testing.v1 import AppTest
 from agent.memory import DEFAULT_TITLE
 from tests.app.test_credentials_page import sign_in
 from tests.conftest import repo_root
-from tests.localcloud.browser import Browser, query_of
-from tests.support import open_page
+from tests.support import give_consent, open_page
 from ui import chat_view as view
 from ui.runtime import AppRuntime
 
@@ -102,14 +101,7 @@ def test_a_consent_card_waits_and_the_turn_goes_on_once_approved(runtime, monkey
     real_wait = broker.wait_for_consent
 
     def approve(state: str) -> None:  # the user's other tab: approve at the provider, land on /callback
-        browser = Browser()
-        try:
-            landed = browser.sign_in_and_decide(browser.get(broker.consents.get(state).authorization_url), "alice",
-                                                "demo", "approve", runtime.settings.consent_return_url)
-        finally:
-            browser.close()
-        back = query_of(landed)
-        broker.complete_consent(alice, back["state"], back["session_uri"])
+        give_consent(broker, alice, state, "alice", runtime.settings.consent_return_url)
 
     def waiting(user: Any, state: str, timeout: float) -> Any:
         if not waits:  # the card is on screen now; the user approves while the page waits

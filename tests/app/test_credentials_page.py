@@ -15,13 +15,14 @@ import localcloud
 from identity import provision
 from identity.broker import CredentialNeed, PendingConsent
 from identity.broker.cache import CacheKey
+from identity.broker.routes import authorize_link
 from identity.users import SignedInUser
 from tests.conftest import repo_root
-from tests.localcloud.browser import Browser, query_of
-from tests.support import local_app_env, open_page, verified_sign_in
+from tests.localcloud.browser import query_of
+from tests.support import give_consent, local_app_env, open_page, verified_sign_in
 from tools import credential_needs
 from ui import credentials_view as view
-from ui.runtime import AppRuntime, get_runtime
+from ui.runtime import AppRuntime, get_runtime, reset_runtime
 
 PAGE = str(repo_root() / "pages" / "credentials.py")
 _TEXT_KINDS = ("markdown", "caption", "info", "success", "warning", "error", "title", "subheader")
@@ -146,14 +147,16 @@ def test_the_workload_access_token_can_be_fetched_and_is_shown_by_its_claims(pro
 
 
 def test_connect_on_the_mcp_row_shows_a_pending_consent_with_an_authorize_link(provisioned):
-    _, session = sign_in(provisioned, "alice")
+    alice, session = sign_in(provisioned, "alice")
     need = _need(provisioned, "oauth2", provisioned.settings.mcp_oauth_provider_name)
     at = _press(_open(session), view.CONNECT, need)
     assert _statuses(at)[need.provider] == view.CONSENT_PENDING
     assert "needs your consent" in at.main.info[0].value
     [link] = at.get("link_button")
     assert link.value == "Authorize"
-    assert link.proto.url.startswith(f"{provisioned.target.local.urls.public}/oauth2/authorize?")
+    [consent] = provisioned.broker.consents.of(alice.key)
+    assert link.proto.url == authorize_link(provisioned.settings.app_url, consent.state)  # the app's binding route
+    assert consent.authorization_url.startswith(f"{provisioned.target.local.urls.public}/oauth2/authorize?")
     assert "left to authorize" in _texts(at)
 
 
@@ -162,14 +165,8 @@ def test_an_approved_consent_connects_the_row_and_disconnect_turns_it_back(provi
     need = _need(provisioned, "oauth2", provisioned.settings.mcp_oauth_provider_name)
     at = _press(_open(session), view.CONNECT, need)
     [link] = at.get("link_button")
-    browser = Browser()
-    try:  # alice approves at the provider; the app's return route would then complete it
-        landed = browser.sign_in_and_decide(browser.get(link.proto.url), "alice", "demo", "approve",
-                                            provisioned.settings.consent_return_url)
-    finally:
-        browser.close()
-    returned = query_of(landed)
-    provisioned.broker.complete_consent(alice, returned["state"], returned["session_uri"])
+    state = query_of(link.proto.url)["state"]  # the app's Authorize route for this consent
+    give_consent(provisioned.broker, alice, state, "alice", provisioned.settings.consent_return_url)
     at.button(key="credentials_recheck").click().run()
     assert _statuses(at)[need.provider] == view.CONNECTED and not at.get("link_button")
     token = provisioned.broker.cache.peek(view.cache_key(need, alice.key, provisioned.broker.workload()))
@@ -215,6 +212,7 @@ def test_a_cloud_error_shows_its_code_and_marks_the_row(provisioned, monkeypatch
     _, session = sign_in(provisioned, "alice")
     monkeypatch.setenv("API_KEY_PROVIDER_NAME", "no-such-provider")
     st.cache_resource.clear()  # a runtime with the changed setting
+    reset_runtime()
     runtime = get_runtime()
     need = _need(runtime, "api_key")
     at = _press(_open(session), view.CONNECT, need)

@@ -17,7 +17,7 @@ from tests.support import open_page
 from ui import attack_lab as lab
 from ui import chat_view
 from ui.credentials_view import markdown_text
-from ui.runtime import AppRuntime, get_runtime
+from ui.runtime import AppRuntime, get_runtime, reset_runtime
 
 PAGE = str(repo_root() / "pages" / "inspect.py")
 _TEXT_KINDS = ("markdown", "caption", "info", "success", "warning", "error", "title")
@@ -132,6 +132,7 @@ def test_in_cloud_mode_the_attack_lab_is_disabled_with_a_note(runtime, monkeypat
     monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", "LTAI-not-used")
     monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "not-used")
     st.cache_resource.clear()
+    reset_runtime()
     cloud = get_runtime()
     assert not cloud.settings.is_local
     at = _open(cloud.sessions.create(alice, time.time()))

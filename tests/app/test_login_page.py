@@ -100,16 +100,31 @@ def _answer_once(result: dict[str, Any]) -> Callable[..., dict[str, Any] | None]
     return lambda *args, **kwargs: next(answers, None)
 
 
-def _open() -> AppTest:
+BROWSER = "the-pre-sign-in-cookie-of-this-browser"
+_BEGIN = re.compile(r'src="/auth/begin\?attempt=([\w-]+)"')
+
+
+def _open(*, load_begin: bool = True) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
+    if load_begin:
+        _load_begin(at)
     return at
 
 
 def _run(at: AppTest) -> AppTest:
     at.run()
     assert not at.exception
+    _load_begin(at)
     return at
+
+
+def _load_begin(at: AppTest) -> None:
+    """What the browser does with the `/auth/begin` image the page drew with its sign-in button: bind the attempt
+    to its pre-sign-in cookie (the route itself is tested in test_signin_routes)."""
+    for body in (element.proto.body for element in at.get("html")):
+        for attempt in _BEGIN.findall(body):
+            _sessions().bind_attempt(attempt, BROWSER, time.time())
 
 
 def _texts(at: AppTest) -> str:
@@ -118,7 +133,8 @@ def _texts(at: AppTest) -> str:
 
 
 def _html(at: AppTest) -> list[str]:
-    return [element.proto.body for element in at.get("html")]
+    """The images the page drew for the browser, but the `/auth/begin` one every sign-in button comes with."""
+    return [element.proto.body for element in at.get("html") if not _BEGIN.search(element.proto.body)]
 
 
 def _signed_in(at: AppTest) -> bool:
@@ -130,7 +146,7 @@ def _sign_in(popup: Popup) -> AppTest:
     at = _signed_in_before_the_cookie(popup)
     if not _html(at):  # refused: no cookie to fetch
         return at
-    _sessions().redeem_ticket(_ticket(at), time.time())
+    _sessions().redeem_ticket(_ticket(at), BROWSER, time.time())
     return _run(at)
 
 
@@ -195,7 +211,7 @@ def test_the_page_hands_the_browser_its_cookie_through_a_one_use_ticket(provisio
     assert not _signed_in(at) and "handing your browser its session cookie" in at.info[0].value
     _run(at)
     assert not _signed_in(at)  # a reload now would lose the sign-in: it is not announced yet
-    session_id = _sessions().redeem_ticket(_ticket_drawn(body), time.time())
+    session_id = _sessions().redeem_ticket(_ticket_drawn(body), BROWSER, time.time())
     assert session_id == at.session_state["auth"].session_id
     _run(at)
     assert not _html(at) and _signed_in(at)  # loaded once, not on every rerun; announced once it is stored
@@ -212,7 +228,7 @@ def test_a_cookie_never_fetched_stops_the_wait_when_its_ticket_expires(provision
 
 def test_a_new_tab_with_the_cookie_is_signed_in_again(provisioned, popup, monkeypatch):
     first = _signed_in_before_the_cookie(popup)
-    session_id = _sessions().redeem_ticket(_ticket(first), time.time())
+    session_id = _sessions().redeem_ticket(_ticket(first), BROWSER, time.time())
     monkeypatch.setattr(ui.signin, "session_cookie", lambda: session_id)
     buttons_drawn = len(popup.authorization_urls)
 
@@ -263,7 +279,7 @@ def test_a_tab_opened_with_an_expired_session_says_so_until_a_new_sign_in(provis
 
     popup.click()
     _run(at)
-    _sessions().redeem_ticket(_ticket(at), time.time())  # the browser fetches its cookie
+    _sessions().redeem_ticket(_ticket(at), BROWSER, time.time())  # the browser fetches its cookie
     _run(at)
     assert at.success[0].value == "Signed in as Alice Chen" and not at.warning
     at.button(key="signin_sign_out").click()
@@ -378,3 +394,20 @@ def test_an_answer_for_another_page_is_refused(provisioned, popup):
     _run(at)
 
     assert "did not belong to this page" in _refused(at)
+
+
+def test_the_sign_in_button_comes_with_the_image_that_binds_the_attempt_to_this_browser(provisioned, popup):
+    at = _open(load_begin=False)
+
+    [body] = [element.proto.body for element in at.get("html")]
+    assert re.fullmatch(r'<img src="/auth/begin\?attempt=[\w-]+" alt="" width="1" height="1" hidden>', body)
+
+
+def test_a_sign_in_this_browser_never_started_is_refused_and_leaves_no_session(provisioned, popup):
+    """Login CSRF: the attempt was never bound to this browser (its `/auth/begin` image never loaded here)."""
+    at = _open(load_begin=False)
+    popup.click()
+    at.run()
+
+    assert not _signed_in(at) and "did not start this sign-in" in at.error[0].value
+    assert at.session_state["auth"].session_id is None and not _html(at)

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
+from starlette.testclient import TestClient
 
 from identity.signin import LoginSessionStore, request_user, signin_routes
 from identity.users import SignedInUser
@@ -47,11 +48,38 @@ def _attributes(set_cookie: str) -> list[str]:
     return [part.strip() for part in set_cookie.split(";")]
 
 
-def test_a_ticket_sets_the_session_cookie_httponly_samesite_lax(store):
-    session_id = store.create(_alice(), NOW)
-    ticket = store.issue_ticket(session_id, NOW)
+def _browser(app: Starlette) -> TestClient:
+    """A browser with a cookie jar; its requests come from the app's own pages unless a test says otherwise."""
+    return TestClient(app, base_url=ORIGIN, follow_redirects=False, headers={"Sec-Fetch-Site": "same-origin"})
 
-    response = _get(_app(store), f"/auth/session?ticket={ticket}", headers={"Sec-Fetch-Site": "same-origin"})
+
+def _started_sign_in(store: LoginSessionStore, browser: TestClient, secure: bool = False) -> tuple[str, str]:
+    """What the Login page does in `browser`: open an attempt, load `/auth/begin`; after the sign-in, the session
+    id and the ticket bound to this browser."""
+    attempt = store.open_attempt(NOW)
+    begun = browser.get(f"/auth/begin?attempt={attempt}")
+    assert begun.status_code == 204
+    jar_name = ("__Host-" if secure else "") + "aid_signin"
+    browser.cookies.set(jar_name, begun.cookies[jar_name])  # TestClient keeps Secure cookies off plain http
+    session_id = store.create(_alice(), NOW)
+    return session_id, store.issue_ticket(session_id, attempt, NOW)
+
+
+def test_begin_sets_a_short_lived_httponly_pre_sign_in_cookie(store):
+    browser = _browser(_app(store))
+
+    response = browser.get(f"/auth/begin?attempt={store.open_attempt(NOW)}")
+
+    assert response.status_code == 204 and response.headers["cache-control"] == "no-store"
+    name_value, *attributes = _attributes(response.headers["set-cookie"])
+    assert name_value.startswith("aid_signin=") and attributes == ["Max-Age=600", "Path=/", "HttpOnly", "SameSite=Lax"]
+
+
+def test_a_ticket_sets_the_session_cookie_httponly_samesite_lax(store):
+    browser = _browser(_app(store))
+    session_id, ticket = _started_sign_in(store, browser)
+
+    response = browser.get(f"/auth/session?ticket={ticket}")
 
     assert response.status_code == 204 and response.content == b""
     assert response.headers["cache-control"] == "no-store"
@@ -60,32 +88,67 @@ def test_a_ticket_sets_the_session_cookie_httponly_samesite_lax(store):
 
 
 def test_a_second_redeem_of_the_same_ticket_fails(store):
-    ticket = store.issue_ticket(store.create(_alice(), NOW), NOW)
-    app = _app(store)
-    assert _get(app, f"/auth/session?ticket={ticket}").status_code == 204
+    browser = _browser(_app(store))
+    _, ticket = _started_sign_in(store, browser)
+    assert browser.get(f"/auth/session?ticket={ticket}").status_code == 204
 
-    again = _get(app, f"/auth/session?ticket={ticket}")
+    again = browser.get(f"/auth/session?ticket={ticket}")
 
     assert again.status_code == 404 and "set-cookie" not in again.headers
-    assert _get(app, "/auth/session").status_code == 404
+    assert browser.get("/auth/session").status_code == 404
 
 
-def test_an_https_app_marks_the_cookie_secure(store):
-    ticket = store.issue_ticket(store.create(_alice(), NOW), NOW)
+def test_an_https_app_names_its_cookies_host_prefixed_and_secure(store):
+    browser = _browser(_app(store, secure=True))
+    session_id, ticket = _started_sign_in(store, browser, secure=True)
 
-    response = _get(_app(store, secure=True), f"/auth/session?ticket={ticket}")
+    response = browser.get(f"/auth/session?ticket={ticket}")
 
-    assert _attributes(response.headers["set-cookie"])[-1] == "Secure"
+    assert _attributes(response.headers["set-cookie"]) == [f"__Host-aid_session={session_id}", "Path=/", "HttpOnly",
+                                                           "SameSite=Lax", "Secure"]
 
 
 def test_a_ticket_requested_from_another_site_is_refused_and_stays_unused(store):
-    session_id = store.create(_alice(), NOW)
-    ticket = store.issue_ticket(session_id, NOW)
+    browser = _browser(_app(store))
+    _, ticket = _started_sign_in(store, browser)
 
-    response = _get(_app(store), f"/auth/session?ticket={ticket}", headers={"Sec-Fetch-Site": "cross-site"})
+    for site in ("cross-site", "same-site", "none"):  # another site, another port of this host, a mail link
+        response = browser.get(f"/auth/session?ticket={ticket}", headers={"Sec-Fetch-Site": site})
+        assert response.status_code == 403 and "set-cookie" not in response.headers
+    assert browser.get(f"/auth/session?ticket={ticket}").status_code == 204
 
-    assert response.status_code == 403 and "set-cookie" not in response.headers
-    assert store.redeem_ticket(ticket, NOW) == session_id
+
+def test_a_ticket_link_opened_in_another_browser_signs_nobody_in(store):
+    """Login CSRF: the attacker's ticket, opened in the victim's browser (which started no such sign-in)."""
+    attacker = _browser(_app(store))
+    _, ticket = _started_sign_in(store, attacker)
+    victim = _browser(_app(store))
+    victim.get(f"/auth/begin?attempt={store.open_attempt(NOW)}")  # the victim may be signing in herself
+
+    response = victim.get(f"/auth/session?ticket={ticket}")
+
+    assert response.status_code == 404 and "set-cookie" not in response.headers
+    assert "aid_session" not in victim.cookies
+
+
+def test_a_forwarded_begin_link_binds_nothing_in_another_browser(store):
+    """The attacker's page bound its own attempt; the same begin link opened by the victim is refused."""
+    attacker, victim = _browser(_app(store)), _browser(_app(store))
+    attempt = store.open_attempt(NOW)
+    assert attacker.get(f"/auth/begin?attempt={attempt}").status_code == 204
+
+    response = victim.get(f"/auth/begin?attempt={attempt}")
+
+    assert response.status_code == 404 and "set-cookie" not in response.headers
+
+
+def test_begin_answers_only_the_apps_own_pages(store):
+    browser = _browser(_app(store))
+    attempt = store.open_attempt(NOW)
+
+    for site in ("cross-site", "same-site", "none"):
+        assert browser.get(f"/auth/begin?attempt={attempt}", headers={"Sec-Fetch-Site": site}).status_code == 403
+    assert browser.get(f"/auth/begin?attempt={attempt}").status_code == 204
 
 
 def test_logout_deletes_the_session_and_clears_the_cookie(store):
@@ -108,6 +171,7 @@ def test_logout_typed_into_the_address_bar_goes_back_to_the_app(store):
 
 def test_without_a_store_the_cookie_routes_answer_503_but_logout_still_clears(tmp_path):
     assert _get(_app(None), "/auth/session?ticket=x").status_code == 503
+    assert _get(_app(None), "/auth/begin?attempt=x").status_code == 503
     assert "Max-Age=0" in _get(_app(None), "/auth/logout").headers["set-cookie"]
 
 

@@ -20,7 +20,7 @@ from starlette.requests import Request
 import localcloud
 from identity import provision
 from identity.broker import ConsentRequired, CredentialBroker
-from identity.broker.return_route import consent_return_route
+from identity.broker.routes import authorize_link, consent_routes
 from identity.clients import Clients
 from identity.cloud import connect
 from identity.users import SignedInUser
@@ -62,8 +62,8 @@ def app(fresh_cloud: localcloud.LocalCloud, tmp_path) -> Iterator[App]:
     def user_of(request: Request) -> SignedInUser | None:
         return holder.users.get(request.cookies.get("test_session", ""))
 
-    route = consent_return_route(user_of, lambda: holder.broker, lambda: url)
-    server = uvicorn.Server(uvicorn.Config(Starlette(routes=[route]), host="127.0.0.1", port=port,
+    routes = consent_routes(user_of, lambda: holder.broker, lambda: url)
+    server = uvicorn.Server(uvicorn.Config(Starlette(routes=routes), host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -84,6 +84,11 @@ def sign_in(app: App, username: str) -> tuple[SignedInUser, Browser]:
     app.users[username] = user
     browser.http.cookies.set("test_session", username, domain="127.0.0.1")
     return user, browser
+
+
+def authorize(app: App, browser: Browser, state: str) -> httpx.Response:
+    """The user presses Authorize in `browser`: the app's route binds the consent to it and redirects onwards."""
+    return browser.get(authorize_link(app.url, state))
 
 
 def _calls(cloud: localcloud.LocalCloud, before: dict[str, int]) -> dict[str, int]:
@@ -111,7 +116,7 @@ def test_consent_through_the_broker_and_the_return_route(app):
     consent = raised.value.consent
     assert consent.owner == alice.key and consent.authorization_url.startswith(app.cloud.urls.public)
     waiter = ThreadPoolExecutor(1).submit(app.broker.wait_for_consent, alice, consent.state, 30)
-    landed = browser.sign_in_and_decide(browser.get(consent.authorization_url), "alice", "demo", "approve",
+    landed = browser.sign_in_and_decide(authorize(app, browser, consent.state), "alice", "demo", "approve",
                                         f"{app.url}/callback")
     page = browser.get(landed)
     assert page.status_code == 200 and "connected" in page.text
@@ -131,7 +136,7 @@ def test_bob_cannot_complete_alices_consent_from_his_browser(app):
                                             "approve", f"{app.url}/callback")
     page = bob_browser.get(landed)
     assert page.status_code == 403 and "another user" in page.text
-    assert app.broker.consents.get(raised.value.consent.state).status == "pending"
+    assert app.broker.consents.get(raised.value.consent.state).status == "declined"  # a leaked link ends it
     assert _refusals(app, "bob") == ["consent started by another user"]
     assert _refusals(app, "alice") == ["consent started by another user (Bob Li)"]
     with pytest.raises(ConsentRequired):
@@ -153,7 +158,7 @@ def test_return_without_a_login_session_is_refused(app):
     stranger = httpx.get(f"{app.url}/callback", params={"state": raised.value.consent.state}, timeout=10,
                          trust_env=False)
     assert stranger.status_code == 401
-    assert app.broker.consents.get(raised.value.consent.state).status == "pending"
+    assert app.broker.consents.get(raised.value.consent.state).status == "declined"
     assert _refusals(app, "alice") == ["return without a login session"]
 
 
@@ -165,7 +170,7 @@ def test_declined_consent_wakes_the_waiter_and_stores_nothing(app):
     alice, browser = sign_in(app, "alice")
     with pytest.raises(ConsentRequired) as raised:
         app.broker.oauth2_token(alice, *MCP)
-    landed = browser.sign_in_and_decide(browser.get(raised.value.consent.authorization_url), "alice", "demo",
+    landed = browser.sign_in_and_decide(authorize(app, browser, raised.value.consent.state), "alice", "demo",
                                         "deny", f"{app.url}/callback")
     page = browser.get(landed)
     assert page.status_code == 200 and "declined" in page.text

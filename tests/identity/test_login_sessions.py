@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from identity.signin import SESSION_COOKIE, TICKET_SECONDS, LoginSessionStore, SignInError
-from identity.signin.sessions import EXPIRED_KEPT_SECONDS
+from identity.signin.sessions import ATTEMPT_SECONDS, EXPIRED_KEPT_SECONDS
 from identity.users import SignedInUser
 
 NOW = 1_800_000_000.0
@@ -20,6 +20,16 @@ def alice(expires_at: float = NOW + 3600) -> SignedInUser:
     return SignedInUser(issuer="https://oauth.example.test/oauth/aliyun", subject="1234567890123456",
                         name="Alice Chen", expires_at=expires_at, id_token=ID_TOKEN,
                         claims={"sub": "1234567890123456", "name": "Alice Chen", "aliuid": "1234567890123456"})
+
+
+BROWSER = "pre-sign-in-cookie-of-alices-browser"  # the `aid_signin` cookie value
+
+
+def ticket_for(store: LoginSessionStore, session_id: str, now: float = NOW, browser: str = BROWSER) -> str:
+    """What the Login page does: open an attempt, which the browser binds to itself, then issue the ticket."""
+    attempt = store.open_attempt(now)
+    assert store.bind_attempt(attempt, browser, now)
+    return store.issue_ticket(session_id, attempt, now)
 
 
 @pytest.fixture
@@ -83,42 +93,43 @@ def test_a_deleted_session_is_gone(store):
 
 def test_a_ticket_is_redeemed_once(store):
     session_id = store.create(alice(), NOW)
-    ticket = store.issue_ticket(session_id, NOW)
+    ticket = ticket_for(store, session_id)
 
     assert ticket != session_id
-    assert store.redeem_ticket(ticket, NOW + 1) == session_id
-    assert store.redeem_ticket(ticket, NOW + 2) is None
+    assert store.redeem_ticket(ticket, BROWSER, NOW + 1) == session_id
+    assert store.redeem_ticket(ticket, BROWSER, NOW + 2) is None
 
 
 def test_a_ticket_expires_after_a_minute(store):
     session_id = store.create(alice(), NOW)
-    late, in_time = store.issue_ticket(session_id, NOW), store.issue_ticket(session_id, NOW)
+    late, in_time = ticket_for(store, session_id), ticket_for(store, session_id)
 
     assert TICKET_SECONDS == 60
-    assert store.redeem_ticket(in_time, NOW + 59) == session_id
-    assert store.redeem_ticket(late, NOW + 60) is None
+    assert store.redeem_ticket(in_time, BROWSER, NOW + 59) == session_id
+    assert store.redeem_ticket(late, BROWSER, NOW + 60) is None
 
 
 def test_a_ticket_of_a_deleted_session_redeems_nothing(store):
     session_id = store.create(alice(), NOW)
-    ticket = store.issue_ticket(session_id, NOW)
+    ticket = ticket_for(store, session_id)
 
     store.delete(session_id)
 
-    assert store.redeem_ticket(ticket, NOW) is None
+    assert store.redeem_ticket(ticket, BROWSER, NOW) is None
 
 
 def test_unknown_tickets_and_sessions_redeem_or_issue_nothing(store):
-    assert store.redeem_ticket("not-a-ticket", NOW) is None
-    assert store.redeem_ticket(None, NOW) is None
+    assert store.redeem_ticket("not-a-ticket", BROWSER, NOW) is None
+    assert store.redeem_ticket(None, BROWSER, NOW) is None
     with pytest.raises(SignInError, match="no such login session"):
-        store.issue_ticket("not-a-session", NOW)
+        ticket_for(store, "not-a-session")
 
 
 def test_two_threads_redeeming_one_ticket_get_it_once(store):
-    ticket = store.issue_ticket(store.create(alice(), NOW), NOW)
+    ticket = ticket_for(store, store.create(alice(), NOW))
     results: list[str | None] = []
-    threads = [threading.Thread(target=lambda: results.append(store.redeem_ticket(ticket, NOW))) for _ in range(8)]
+    threads = [threading.Thread(target=lambda: results.append(store.redeem_ticket(ticket, BROWSER, NOW)))
+               for _ in range(8)]
 
     for thread in threads:
         thread.start()
@@ -130,7 +141,7 @@ def test_two_threads_redeeming_one_ticket_get_it_once(store):
 
 def test_only_hashes_and_sealed_data_are_on_disk(store):
     session_id = store.create(alice(), NOW)
-    ticket = store.issue_ticket(session_id, NOW)
+    ticket = ticket_for(store, session_id)
     store.close()
 
     files = list(store.path.parent.iterdir())
@@ -155,3 +166,37 @@ def test_sessions_survive_reopening_the_store(store):
         assert reopened.user(session_id, NOW) == alice()
     finally:
         reopened.close()
+
+
+def test_a_ticket_works_only_in_the_browser_that_started_the_sign_in_and_is_burnt_by_another(store):
+    session_id = store.create(alice(), NOW)
+    ticket = ticket_for(store, session_id)
+
+    assert store.redeem_ticket(ticket, "another-browsers-cookie", NOW) is None  # the victim of a forwarded link
+    assert store.redeem_ticket(ticket, BROWSER, NOW) is None  # burnt: the leaked link is worth nothing now
+
+
+def test_a_ticket_without_the_pre_sign_in_cookie_redeems_nothing(store):
+    ticket = ticket_for(store, store.create(alice(), NOW))
+
+    assert store.redeem_ticket(ticket, None, NOW) is None
+
+
+def test_an_attempt_binds_to_the_first_browser_only(store):
+    attempt = store.open_attempt(NOW)
+
+    assert store.bind_attempt(attempt, BROWSER, NOW)
+    assert not store.bind_attempt(attempt, "attackers-cookie", NOW)  # a forwarded begin link binds nothing
+
+
+def test_an_unbound_expired_or_unknown_attempt_gets_no_ticket(store):
+    session_id = store.create(alice(), NOW)
+    unbound, late = store.open_attempt(NOW), store.open_attempt(NOW)
+    assert store.bind_attempt(late, BROWSER, NOW)
+
+    for attempt in (unbound, "made-up-attempt", None):
+        with pytest.raises(SignInError, match="did not start this sign-in"):
+            store.issue_ticket(session_id, attempt, NOW)
+    with pytest.raises(SignInError, match="did not start this sign-in"):
+        store.issue_ticket(session_id, late, NOW + ATTEMPT_SECONDS)
+    assert not store.bind_attempt(store.open_attempt(NOW), BROWSER, NOW + ATTEMPT_SECONDS)

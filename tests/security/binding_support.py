@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Route
 
 from identity.broker import ConsentRequired, PendingConsent
 from identity.users import SignedInUser
-from tests.identity.test_broker import MCP, App
+from tests.identity.test_broker import MCP, App, authorize
 from tests.localcloud.browser import Browser
 from tools.documents import DINGTALK_SCOPES
 
@@ -41,10 +41,12 @@ def start_consent(app: App, user: SignedInUser, need: tuple[str, tuple[str, ...]
 
 
 def approve(app: App, browser: Browser, consent: PendingConsent, username: str) -> str:
-    """`username` opens the consent link in `browser` and approves at the provider: the return URL (not yet
-    requested), carrying `state` and `session_uri`."""
-    return browser.sign_in_and_decide(browser.get(consent.authorization_url), username, "demo", "approve",
-                                      f"{app.url}/callback")
+    """`username` presses Authorize in `browser` (the app's route binds the consent to it, if `username` owns it)
+    and approves at the provider: the return URL (not yet requested), carrying `state` and `session_uri`."""
+    start = authorize(app, browser, consent.state)
+    if not start.is_redirect:  # the app refused: this user reaches the provider only with the raw link
+        start = browser.get(consent.authorization_url)
+    return browser.sign_in_and_decide(start, username, "demo", "approve", f"{app.url}/callback")
 
 
 def refusals(app: App, username: str) -> list[str]:

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+import httpx
+
+from identity.broker.routes import authorize_link
 from tests.identity import test_broker as broker_tests
-from tests.identity.test_broker import sign_in
-from tests.localcloud.browser import query_of
+from tests.identity.test_broker import authorize, sign_in
+from tests.localcloud.browser import Browser, query_of
 from tests.security.binding_support import DINGTALK, approve, calls_since, refusals, start_consent
 
 # The broker tests' fixture, by reference: a provisioned localcloud and the app's real /callback over HTTP.
@@ -65,7 +68,8 @@ def test_alices_state_with_another_of_her_consents_session_is_refused(app):
     page = browser.get(_callback(app.url, state=mcp.state, session_uri=dingtalk.session_uri))
 
     assert page.status_code == 400 and "does not match" in page.text
-    assert {app.broker.consents.get(c.state).status for c in (mcp, dingtalk)} == {"pending"}
+    assert app.broker.consents.get(mcp.state).status == "declined"  # a refused return ends the consent it names
+    assert app.broker.consents.get(dingtalk.state).status == "pending"
     assert COMPLETE not in calls_since(app, before)
     assert refusals(app, "alice") == ["session does not match the consent"]
 
@@ -80,12 +84,13 @@ def test_alices_state_with_bobs_session_uri_is_refused(app):
     page = alice_browser.get(_callback(app.url, state=hers.state, session_uri=his.session_uri))
 
     assert page.status_code == 400 and "Nothing was completed" in page.text
-    assert {app.broker.consents.get(c.state).status for c in (hers, his)} == {"pending"}
+    assert app.broker.consents.get(hers.state).status == "declined"
+    assert app.broker.consents.get(his.state).status == "pending"  # bob's own is untouched
     assert COMPLETE not in calls_since(app, before)
     assert refusals(app, "alice") == ["session does not match the consent"]
 
 
-def test_alices_approved_return_forwarded_to_bob_is_refused_and_stays_hers(app):
+def test_alices_approved_return_forwarded_to_bob_is_refused_and_ends_her_consent(app):
     alice, alice_browser = sign_in(app, "alice")
     _, bob_browser = sign_in(app, "bob")
     consent = start_consent(app, alice)
@@ -98,11 +103,12 @@ def test_alices_approved_return_forwarded_to_bob_is_refused_and_stays_hers(app):
     assert COMPLETE not in calls_since(app, before)
     assert refusals(app, "bob") == ["consent started by another user"]
     assert refusals(app, "alice") == ["consent started by another user (Bob Li)"]
-    assert alice_browser.get(landed).status_code == 200  # not burnt: alice's own return still completes it
-    assert app.broker.consents.get(consent.state).status == "completed"
+    assert alice_browser.get(landed).status_code == 409  # the leaked return is worth nothing, even to alice
+    assert app.broker.consents.get(consent.state).status == "declined"
+    assert COMPLETE not in calls_since(app, before)
 
 
-def test_bob_cannot_decline_alices_consent_with_a_forwarded_error_return(app):
+def test_bobs_forwarded_error_return_completes_nothing_and_ends_alices_consent(app):
     alice, _ = sign_in(app, "alice")
     _, bob_browser = sign_in(app, "bob")
     consent = start_consent(app, alice)
@@ -110,7 +116,7 @@ def test_bob_cannot_decline_alices_consent_with_a_forwarded_error_return(app):
     page = bob_browser.get(_callback(app.url, state=consent.state, error="access_denied"))
 
     assert page.status_code == 403 and "Nothing was completed" in page.text
-    assert app.broker.consents.get(consent.state).status == "pending"
+    assert app.broker.consents.get(consent.state).status == "declined"
     assert refusals(app, "alice") == ["consent started by another user (Bob Li)"]
 
 
@@ -138,6 +144,108 @@ def test_a_return_without_a_login_session_after_approval_is_refused(app):
     page = browser.get(landed)
 
     assert page.status_code == 401 and "nothing was completed" in page.text
-    assert app.broker.consents.get(consent.state).status == "pending"
+    assert app.broker.consents.get(consent.state).status == "declined"
     assert COMPLETE not in calls_since(app, before)
     assert refusals(app, "alice") == ["return without a login session"]
+
+
+# -- the attacks an outside run got through (issue #15, 1): each ends with nothing in anyone's vault ---------------
+def test_bobs_link_approved_by_alice_cannot_be_completed_by_bob_afterwards(app):
+    """Attack 1(a): bob starts a DingTalk consent, sends alice the provider link, she approves with her account (her
+    return is refused), then bob opens `/callback?state=<his state>` without a session_uri."""
+    _, alice_browser = sign_in(app, "alice")
+    bob, bob_browser = sign_in(app, "bob")
+    his = start_consent(app, bob, DINGTALK)
+    authorize(app, bob_browser, his.state)  # bob pressed Authorize himself, then copied the provider's link
+    landed = alice_browser.sign_in_and_decide(alice_browser.get(his.authorization_url), "alice", "demo", "approve",
+                                              f"{app.url}/callback")
+    assert alice_browser.get(landed).status_code == 403
+    before = app.cloud.request_counts()
+
+    for query in ({"state": his.state}, query_of(landed)):  # with and without the session_uri alice's browser got
+        page = bob_browser.get(_callback(app.url, **query))
+        assert page.status_code in (400, 409) and "Nothing was completed" in page.text
+
+    assert app.broker.consents.get(his.state).status == "declined"
+    assert COMPLETE not in calls_since(app, before)
+    assert app.broker.held_oauth2_token(bob, *DINGTALK) is None  # alice's document is out of bob's reach
+    assert "consent started by another user (Alice Chen)" in refusals(app, "bob")
+
+
+def test_alices_link_approved_by_bob_cannot_be_completed_in_alices_browser_afterwards(app):
+    """Attack 1(b): alice's link reaches bob, he approves with his account (his return is refused), then a page on
+    another site navigates alice's browser to the return URL bob's browser got."""
+    alice, alice_browser = sign_in(app, "alice")
+    _, bob_browser = sign_in(app, "bob")
+    hers = start_consent(app, alice, DINGTALK)
+    authorize(app, alice_browser, hers.state)  # alice pressed Authorize: her browser holds the consent cookie
+    landed = bob_browser.sign_in_and_decide(bob_browser.get(hers.authorization_url), "bob", "demo", "approve",
+                                            f"{app.url}/callback")
+    assert bob_browser.get(landed).status_code == 403
+    before = app.cloud.request_counts()
+
+    page = alice_browser.get(landed)
+
+    assert page.status_code == 409 and "already declined" in page.text
+    assert COMPLETE not in calls_since(app, before)
+    assert app.broker.held_oauth2_token(alice, *DINGTALK) is None  # bob's document never reached alice's vault
+
+
+def test_a_return_without_session_uri_is_refused_and_ends_the_consent(app):
+    alice, browser = sign_in(app, "alice")
+    consent = start_consent(app, alice)
+    landed = approve(app, browser, consent, "alice")
+    before = app.cloud.request_counts()
+
+    page = browser.get(_callback(app.url, state=query_of(landed)["state"]))
+
+    assert page.status_code == 400 and "does not match" in page.text
+    assert browser.get(landed).status_code == 409  # ended for good: the full return is refused too
+    assert COMPLETE not in calls_since(app, before)
+
+
+def test_the_owners_other_browser_cannot_complete_a_consent_authorized_elsewhere(app):
+    """The consent is bound to the browser that pressed Authorize: the owner's own return, opened in another browser
+    of hers (signed in, without that consent cookie), completes nothing."""
+    alice, browser = sign_in(app, "alice")
+    consent = start_consent(app, alice)
+    landed = approve(app, browser, consent, "alice")
+    other = Browser()
+    app.browsers.append(other)
+    other.http.cookies.set("test_session", "alice", domain="127.0.0.1")  # alice, signed in on another device
+    before = app.cloud.request_counts()
+
+    page = other.get(landed)
+
+    assert page.status_code == 403 and "not started from this browser" in page.text
+    assert app.broker.consents.get(consent.state).status == "declined"
+    assert COMPLETE not in calls_since(app, before)
+    assert refusals(app, "alice") == ["return to another browser"]
+
+
+def test_authorize_refuses_another_user_and_a_browser_without_a_login_and_ends_the_consent(app):
+    alice, _ = sign_in(app, "alice")
+    _, bob_browser = sign_in(app, "bob")
+    first, second = start_consent(app, alice), start_consent(app, alice, DINGTALK)
+
+    by_bob = authorize(app, bob_browser, first.state)
+    by_nobody = httpx.get(authorize_link(app.url, second.state), timeout=10, trust_env=False)
+
+    assert by_bob.status_code == 403 and "location" not in by_bob.headers
+    assert by_nobody.status_code == 401 and "location" not in by_nobody.headers
+    assert {app.broker.consents.get(c.state).status for c in (first, second)} == {"declined"}
+    assert set(refusals(app, "alice")) == {"consent started by another user (Bob Li)", "return without a login session"}
+
+
+def test_authorize_binds_the_browser_with_a_short_lived_httponly_cookie_and_sends_it_to_the_provider(app):
+    alice, browser = sign_in(app, "alice")
+    consent = start_consent(app, alice)
+
+    started = authorize(app, browser, consent.state)
+
+    assert started.status_code == 303 and started.headers["location"] == consent.authorization_url
+    cookie = started.headers["set-cookie"]
+    assert cookie.startswith("aid_consent=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert 0 < int(cookie.split("Max-Age=")[1].split(";")[0]) <= 600
+    assert started.headers["cache-control"] == "no-store" and started.headers["referrer-policy"] == "no-referrer"
+    assert app.broker.consents.get(consent.state).browser  # the hash of that cookie, never the cookie itself

@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from agent import ChatStore
 from identity.broker import PendingConsent
+from identity.broker.routes import authorize_link
 from tests.app import test_chat_page as chat_tests
 from tests.app.test_credentials_page import sign_in
 from tools.services import MCP_SCOPES
@@ -139,4 +140,7 @@ def test_the_identity_services_own_link_is_the_authorize_button(runtime, monkeyp
     at = _ask(runtime, "What time is it in Shanghai?")
 
     [button] = at.get("link_button")
-    assert button.proto.label == "Authorize" and button.proto.url == genuine
+    # the button is the app's Authorize route for this consent, which binds it to the browser and then redirects
+    # to the identity service's own link
+    assert button.proto.label == "Authorize" and button.proto.url == authorize_link(runtime.settings.app_url,
+                                                                                    "provenance")

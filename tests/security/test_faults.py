@@ -64,7 +64,7 @@ from tests.security.fault_support import (
 from tools.documents import DINGTALK_SCOPES
 from tools.services import MCP_SCOPES
 from ui.chat_view import notice_of
-from ui.runtime import AppRuntime, app_state_dir, get_runtime
+from ui.runtime import AppRuntime, app_state_dir, get_runtime, reset_runtime
 
 GENERATION = "/api/v1/services/aigc/text-generation/generation"
 TWO_TOOLS = "What's on my schedule today and the weather in Beijing?"
@@ -320,6 +320,7 @@ def test_provisioning_broken_half_way_over_http_resumes_then_clears_everything(f
 def _restarted() -> AppRuntime:
     """What a new server process builds: a new runtime from the same settings and state directories."""
     st.cache_resource.clear()
+    reset_runtime()
     return get_runtime()
 
 

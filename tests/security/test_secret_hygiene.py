@@ -50,7 +50,7 @@ from agent import (
 from agent.llm import stream_reply
 from identity import provision
 from identity.broker import CredentialBroker
-from identity.broker.return_route import consent_return_route
+from identity.broker.routes import authorize_link, consent_routes
 from identity.errors import CloudError
 from identity.signin import SESSION_COOKIE
 from identity.users import SignedInUser
@@ -104,8 +104,8 @@ class Walk:
     user: SignedInUser | None = None
     session_id: str = ""
     chat_id: str = ""
-    routes: Starlette = field(default_factory=lambda: Starlette(routes=[
-        consent_return_route(consent_user, current_broker, app_url)]))  # the app's `/callback`, as app.py mounts it
+    routes: Starlette = field(default_factory=lambda: Starlette(routes=consent_routes(
+        consent_user, current_broker, app_url)))  # the app's consent routes, as app.py mounts them
 
     @property
     def alice(self) -> SignedInUser:
@@ -200,23 +200,27 @@ def _browser(trail: Trail) -> Browser:
     return browser
 
 
-def _approve(walk: Walk, consent: ConsentNeeded) -> str:
+def _approve(walk: Walk, authorization_url: str) -> str:
     """Approve at the provider in alice's browser; the app URL it returns to (`/callback?...`)."""
     browser = _browser(walk.trail)
     try:
-        return browser.sign_in_and_decide(browser.get(consent.authorization_url), "alice", "demo", "approve",
+        return browser.sign_in_and_decide(browser.get(authorization_url), "alice", "demo", "approve",
                                           walk.runtime.settings.consent_return_url)
     finally:
         browser.close()
 
 
 def _approve_through_the_app(walk: Walk, consent: ConsentNeeded) -> None:
-    """Alice approves, and her browser, with its login-session cookie, lands on the app's real `/callback`."""
-    landed = _approve(walk, consent)
-    walk.trail.urls.append(landed)
-    with TestClient(walk.routes, base_url=walk.runtime.settings.app_url) as app:
-        page = app.get(landed.removeprefix(walk.runtime.settings.app_url),
-                       headers={"Cookie": f"{SESSION_COOKIE}={walk.session_id}"})
+    """Alice presses Authorize (the app's route binds the consent to her browser), approves, and her browser, with
+    its cookies, lands on the app's real `/callback`."""
+    home = walk.runtime.settings.app_url
+    with TestClient(walk.routes, base_url=home, follow_redirects=False) as app:
+        app.cookies.set(SESSION_COOKIE, walk.session_id)
+        started = app.get(authorize_link("", consent.state))
+        assert started.status_code == 303
+        landed = _approve(walk, started.headers["location"])
+        walk.trail.urls.append(landed)
+        page = app.get(landed.removeprefix(home))
     walk.trail.pages[f"/callback for {consent.provider}"] = page.content
     assert page.status_code == 200 and "Connected" in page.text
 
@@ -295,7 +299,7 @@ def _refused_client_secret(walk: Walk, browser: ThreadPoolExecutor) -> None:
 
 def _approve_refused(walk: Walk, consent: ConsentNeeded) -> None:
     with pytest.raises(AssertionError, match="consent did not redirect"):  # the provider's failure page instead
-        _approve(walk, consent)
+        _approve(walk, consent.authorization_url)
 
 
 def _set_dingtalk_secret(walk: Walk, secret: str) -> None:

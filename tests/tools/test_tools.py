@@ -17,8 +17,8 @@ from identity.clients import Clients
 from identity.cloud import connect
 from identity.users import SignedInUser
 from tests.identity.conftest import local_settings
-from tests.localcloud.browser import Browser, query_of
-from tests.support import scripted_id_token, user_of
+from tests.localcloud.browser import Browser
+from tests.support import give_consent, scripted_id_token, user_of
 from tools import (
     TOOLS,
     ToolContext,
@@ -66,10 +66,8 @@ def _consented(world: World, tool) -> None:
         return
     except ConsentRequired as needed:
         consent = needed.consent
-    page = world.browser.get(consent.authorization_url)
-    back = query_of(world.browser.sign_in_and_decide(page, "alice", "demo", "approve",
-                                                     world.settings.consent_return_url))
-    world.broker.complete_consent(world.user, back["state"], back["session_uri"])
+    give_consent(world.broker, world.user, consent.state, "alice", world.settings.consent_return_url,
+                 browser=world.browser)
 
 
 def _run(world: World, tool, **arguments: object):
