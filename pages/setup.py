@@ -15,12 +15,14 @@ from streamlit.delta_generator import DeltaGenerator  # noqa: E402
 
 from identity import provision  # noqa: E402
 from identity.errors import IdentityError  # noqa: E402
-from identity.provision import ProvisionInputs, StepReport  # noqa: E402
+from identity.provision import ProvisionInputs, SetupAccess, StepReport  # noqa: E402
 from ui import setup_view as view  # noqa: E402
 from ui.chrome import page_frame  # noqa: E402
 from ui.runtime import AppRuntime  # noqa: E402
+from ui.signin import current_user  # noqa: E402
 
 Listener = Callable[[StepReport], None]
+AccessCheck = Callable[[], SetupAccess]
 
 
 def _state() -> view.SetupState:
@@ -56,14 +58,28 @@ def _arm_clear(state: view.SetupState, armed: bool) -> None:
     state.clear_armed = armed
 
 
-def _pressed_action(state: view.SetupState) -> str | None:
-    """Draw Plan, Provision and Clear; Clear only arms the confirmation below."""
+def _token_input(runtime: AppRuntime, config: Mapping[str, Any]) -> str | None:
+    """Cloud mode before the first Provision: the operator's setup token (an unkeyed password field)."""
+    if runtime.target.is_local or provision.is_provisioned(config):
+        return None
+    return st.text_input("Setup token", type="password", help="APP_SETUP_TOKEN, or the token the server printed "
+                         "to its log at start: only the operator may run the first Provision.")
+
+
+def _access_check(runtime: AppRuntime, token: str | None) -> AccessCheck:
+    """Who may change Setup, decided afresh whenever asked (the page asks again at the moment of the action)."""
+    return lambda: provision.setup_access(current_user(), runtime.settings, provision.is_provisioned(_config(runtime)),
+                                          token, runtime.setup_token)
+
+
+def _pressed_action(state: view.SetupState, access: SetupAccess) -> str | None:
+    """Draw Plan, Provision and Clear; Clear only arms the confirmation below. Without access only Plan is live."""
     plan_column, provision_column, clear_column = st.columns(3)
     plan = plan_column.button("Plan", key="setup_plan", icon=":material/checklist:", width="stretch")
-    apply = provision_column.button("Provision", key="setup_provision", type="primary",
+    apply = provision_column.button("Provision", key="setup_provision", type="primary", disabled=not access.allowed,
                                     icon=":material/rocket_launch:", width="stretch")
     clear_column.button("Clear", key="setup_clear", icon=":material/delete:", width="stretch",
-                        on_click=_arm_clear, args=(state, True))
+                        disabled=not access.allowed, on_click=_arm_clear, args=(state, True))
     action = view.PLAN if plan else view.PROVISION if apply else None
     if action:
         state.clear_armed = False
@@ -111,11 +127,16 @@ def _plan(state: view.SetupState, runtime: AppRuntime, inputs: ProvisionInputs |
     state.finished(view.PLAN, reports)
 
 
-def _run(action: str, state: view.SetupState, runtime: AppRuntime, inputs: ProvisionInputs | None) -> None:
-    """Apply or destroy with live progress; a failure becomes the page's error, never a traceback."""
+def _run(action: str, state: view.SetupState, runtime: AppRuntime, inputs: ProvisionInputs | None,
+         access: AccessCheck) -> None:
+    """Apply or destroy with live progress; a failure becomes the page's error, never a traceback.
+
+    Who may do it is checked here, at the moment of the action, not only by which buttons are drawn: a crafted
+    websocket message can press a disabled or undrawn button."""
     reports: list[StepReport] = []
     with st.status(view.running_label(action), expanded=True) as box:
         try:
+            provision.require_setup_access(access())
             if action == view.PROVISION:
                 provision.apply(runtime.clients, runtime.settings, inputs, on_step=_progress(box, reports))
             else:
@@ -146,14 +167,18 @@ def render() -> None:
     runtime, state = page_frame(), _state()
     st.title("Setup")
     banner = st.empty()  # filled last: Plan or Provision may just have learned the account id
-    inputs = _cloud_inputs(runtime)
-    action = _pressed_action(state)
+    check = _access_check(runtime, _token_input(runtime, _config(runtime)))
+    access = check()
+    if not access.allowed:
+        st.info(access.reason, icon=":material/lock:")
+    inputs = _cloud_inputs(runtime) if access.allowed else None
+    action = _pressed_action(state, access)
     if action == view.PLAN:
         _plan(state, runtime, inputs)
     elif action == view.PROVISION:
-        _run(view.PROVISION, state, runtime, inputs)
-    elif _clear_confirmed(state, runtime, _config(runtime)):
-        _run(view.CLEAR, state, runtime, None)
+        _run(view.PROVISION, state, runtime, inputs, check)
+    elif access.allowed and _clear_confirmed(state, runtime, _config(runtime)):
+        _run(view.CLEAR, state, runtime, None, check)
     _results(state, runtime)
     config = _config(runtime)
     if not runtime.target.is_local:

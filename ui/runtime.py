@@ -9,11 +9,12 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import secrets
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ class AppRuntime:
     clients: Clients
     broker: CredentialBroker
     sessions: LoginSessionStore
+    setup_token: str | None = field(default=None, repr=False)  # for the first Provision in cloud mode
 
 
 def build_runtime(environ: Mapping[str, str], secrets: Mapping[str, Any]) -> AppRuntime:
@@ -57,7 +59,18 @@ def build_runtime(environ: Mapping[str, str], secrets: Mapping[str, Any]) -> App
     target = connect(settings)
     clients = Clients(target)
     return AppRuntime(settings=settings, target=target, clients=clients, broker=CredentialBroker(clients, settings),
-                      sessions=LoginSessionStore.in_directory(app_state_dir(settings)))
+                      sessions=LoginSessionStore.in_directory(app_state_dir(settings)),
+                      setup_token=_setup_token(settings))
+
+
+def _setup_token(settings: Settings) -> str | None:
+    """APP_SETUP_TOKEN; in cloud mode without one, a fresh token printed once to the server log for the operator
+    (only whoever reads the server's log may run the first Provision against the account)."""
+    if settings.setup_token or settings.is_local:
+        return settings.setup_token
+    token = secrets.token_urlsafe(18)
+    _LOG.warning("Setup token for the first Provision (set APP_SETUP_TOKEN to choose your own): %s", token)
+    return token
 
 
 def app_state_dir(settings: Settings) -> Path:

@@ -3,5 +3,14 @@
 from identity.provision.config_file import SAMPLE_KEYS, read_config
 from identity.provision.deployment import ProvisionInputs
 from identity.provision.engine import StepReport, apply, destroy, plan
+from identity.provision.owner import (
+    SetupAccess,
+    SetupNotAllowed,
+    is_provisioned,
+    login_name,
+    require_setup_access,
+    setup_access,
+)
 
-__all__ = ["SAMPLE_KEYS", "ProvisionInputs", "StepReport", "apply", "destroy", "plan", "read_config"]
+__all__ = ["SAMPLE_KEYS", "ProvisionInputs", "SetupAccess", "SetupNotAllowed", "StepReport", "apply", "destroy",
+           "is_provisioned", "login_name", "plan", "read_config", "require_setup_access", "setup_access"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,9 @@ from identity.errors import CloudError
 from identity.provision import SAMPLE_KEYS, engine
 from identity.provision.steps import STEPS
 from tests.conftest import repo_root
-from tests.support import local_app_env
+from tests.support import local_app_env, verified_sign_in
+from ui.runtime import get_runtime
+from ui.signin import STATE_KEY, AuthState
 
 PAGE = str(repo_root() / "pages" / "setup.py")
 CALLER = next(step.title for step in STEPS if step.key == "caller_identity")  # a lookup, not a resource
@@ -32,6 +35,15 @@ def config_json(fresh_cloud: localcloud.LocalCloud, tmp_path: Path, monkeypatch:
 def _open() -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     assert not at.exception
+    return at
+
+
+def signed_in(at: AppTest, username: str = "alice") -> AppTest:
+    """This tab signs in as `username` (a real, verified sign-in and login session): once Setup is provisioned,
+    only an administrator (APP_ADMINS, local default alice) may change it."""
+    runtime = get_runtime()
+    user = verified_sign_in(runtime.target.local, runtime.settings, runtime.target.oauth_discovery_url, username)
+    at.session_state[STATE_KEY] = AuthState(session_id=runtime.sessions.create(user, time.time()))
     return at
 
 
@@ -89,7 +101,7 @@ def test_plan_provision_plan_shows_create_created_keep(config_json):
 
 
 def test_clear_needs_a_confirmation_and_then_deletes_everything(config_json):
-    at = _press(_open(), "setup_provision")
+    at = signed_in(_press(_open(), "setup_provision"))
     _press(at, "setup_clear")
     assert "Clear deletes the 10 resources Provision created" in at.warning[0].value
     assert config_json.exists() and not at.status  # nothing ran
@@ -109,7 +121,7 @@ def test_clear_needs_a_confirmation_and_then_deletes_everything(config_json):
 
 
 def test_pressing_plan_disarms_a_pending_clear(config_json):
-    at = _press(_press(_open(), "setup_provision"), "setup_clear")
+    at = _press(signed_in(_press(_open(), "setup_provision")), "setup_clear")
     _press(at, "setup_plan")
     assert not at.warning and "setup_clear_confirm" not in [button.key for button in at.button]
     assert config_json.exists()
@@ -129,7 +141,7 @@ def test_a_failing_step_shows_code_message_and_how_to_resume_then_resumes(config
     assert "Traceback" not in _texts(at)
 
     monkeypatch.setattr(engine, "STEPS", STEPS)  # the cause is fixed
-    _press(at, "setup_provision")
+    _press(signed_in(at), "setup_provision")  # half-provisioned already: an administrator's action
     resumed = _statuses(at)
     assert not at.error
     assert resumed[ROLE] == "created" and resumed[STEPS[0].title] == "kept"
@@ -148,16 +160,19 @@ def test_cloud_mode_asks_for_secrets_never_echoes_them_and_shows_the_mcp_console
     monkeypatch.setenv("AGENT_IDENTITY_MODE", "cloud")
     monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", "LTAI-test")
     monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "test-secret")
+    monkeypatch.setenv("APP_SETUP_TOKEN", "the-operators-setup-token")
     config_json.write_text(json.dumps({"mcp_app_name": "aliyun-mcp-1a2b3c4d", "account_id": "5551234"}))
     at = _open()
     assert "Running on Alibaba Cloud: account 5551234, region cn-beijing" in _texts(at)
+    assert [field.label for field in at.text_input] == ["Setup token"]  # nothing else until the operator's token
+    at.text_input[0].input("the-operators-setup-token").run()
     assert [field.label for field in at.text_input] == [
-        "Weather service API key", "DingTalk app client id", "DingTalk app client secret"]
+        "Setup token", "Weather service API key", "DingTalk app client id", "DingTalk app client secret"]
     assert all(field.proto.type == field.proto.PASSWORD for field in at.text_input)
     assert "**resourcecenter**" in _texts(at) and "`aliyun-mcp-1a2b3c4d`" in _texts(at)
 
-    at.text_input[0].input("weather-key-value")
-    at.text_input[2].input("dingtalk-secret-value").run()
+    at.text_input[1].input("weather-key-value")
+    at.text_input[3].input("dingtalk-secret-value").run()
     assert not at.exception
     assert "weather-key-value" not in _texts(at) and "dingtalk-secret-value" not in _texts(at)
     kept = repr(at.session_state)  # what the session holds beyond the widgets themselves
