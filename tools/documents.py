@@ -6,14 +6,15 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import oss2
 
+from tools.arguments import DINGTALK_CONTENT, DINGTALK_DOCUMENT_ID, OSS_OBJECT_KEY, OSS_PREFIX
 from tools.base import CredentialSpec, ToolContext, ToolError, tool
-from tools.http import request_json, service_url
+from tools.http import path_segment, request_json, service_url
 
-__all__ = ["DINGTALK_SCOPES", "list_oss_objects", "read_dingtalk_document", "read_oss_object",
+__all__ = ["DINGTALK_SCOPES", "document_url", "list_oss_objects", "read_dingtalk_document", "read_oss_object",
            "write_dingtalk_document"]
 
 T = TypeVar("T")
@@ -23,23 +24,28 @@ MAX_TEXT_BYTES = 64 * 1024
 _DINGTALK = CredentialSpec("oauth2", "dingtalk_oauth_provider_name", DINGTALK_SCOPES)
 
 
-def _document_url(context: ToolContext, document_id: str, action: str) -> str:
-    return service_url(context, "dingtalk_api_base", f"/v2.0/doc/me/suites/documents/{document_id}/{action}")
+def document_url(context: ToolContext, document_id: str, action: str) -> str:
+    """The document's API URL; the id is one encoded segment, a second guard behind its grammar, so whatever it
+    holds it names a document under `documents/` and never another path of the API host."""
+    segment = path_segment(document_id)
+    return service_url(context, "dingtalk_api_base", f"/v2.0/doc/me/suites/documents/{segment}/{action}")
 
 
 @tool(_DINGTALK)
-def write_dingtalk_document(context: ToolContext, content: str, document_id: str = DEMO_DOCUMENT_ID) -> str:
+def write_dingtalk_document(context: ToolContext, content: Annotated[str, DINGTALK_CONTENT],
+                            document_id: Annotated[str, DINGTALK_DOCUMENT_ID] = DEMO_DOCUMENT_ID) -> str:
     """Overwrite a DingTalk document with markdown content."""
-    body = request_json(context, "POST", _document_url(context, document_id, "overwriteContent"),
+    body = request_json(context, "POST", document_url(context, document_id, "overwriteContent"),
                         headers={"x-acs-dingtalk-access-token": context.credential.value},
                         json={"dataType": "markdown", "content": content})
     return json.dumps({"written": True, **body}, ensure_ascii=False)
 
 
 @tool(_DINGTALK)
-def read_dingtalk_document(context: ToolContext, document_id: str = DEMO_DOCUMENT_ID) -> str:
+def read_dingtalk_document(context: ToolContext,
+                           document_id: Annotated[str, DINGTALK_DOCUMENT_ID] = DEMO_DOCUMENT_ID) -> str:
     """Read a DingTalk document's markdown content."""
-    body = request_json(context, "GET", _document_url(context, document_id, "content"),
+    body = request_json(context, "GET", document_url(context, document_id, "content"),
                         headers={"x-acs-dingtalk-access-token": context.credential.value})
     return json.dumps(body, ensure_ascii=False)
 
@@ -88,7 +94,7 @@ def _oss_call(call: Callable[[], T]) -> T:
 
 
 @tool(CredentialSpec("sts"))
-def list_oss_objects(context: ToolContext, prefix: str = "") -> str:
+def list_oss_objects(context: ToolContext, prefix: Annotated[str, OSS_PREFIX] = "") -> str:
     """List the files in the demo OSS bucket, optionally under a prefix."""
     bucket = _bucket(context)
     listed: Any = _oss_call(lambda: bucket.list_objects_v2(prefix=prefix, max_keys=100))
@@ -97,7 +103,7 @@ def list_oss_objects(context: ToolContext, prefix: str = "") -> str:
 
 
 @tool(CredentialSpec("sts"))
-def read_oss_object(context: ToolContext, key: str) -> str:
+def read_oss_object(context: ToolContext, key: Annotated[str, OSS_OBJECT_KEY]) -> str:
     """Read a text file from the demo OSS bucket."""
     result: Any = _oss_call(lambda: _bucket(context).get_object(key))
     data = result.read(MAX_TEXT_BYTES + 1)

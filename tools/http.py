@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from tools.base import ToolContext, ToolError
 
-__all__ = ["request_json", "service_url"]
+__all__ = ["path_segment", "request_json", "service_url"]
 
 
 def service_url(context: ToolContext, name: str, path: str) -> str:
@@ -17,6 +18,15 @@ def service_url(context: ToolContext, name: str, path: str) -> str:
     if not base:
         raise ToolError(f"the {name} service is not configured in this mode (see README, tool services)")
     return f"{base.rstrip('/')}{path}"
+
+
+def path_segment(value: str) -> str:
+    """`value` as exactly one URL path segment: everything outside RFC 3986's unreserved characters is
+    percent-encoded (`/`, `?`, `#`, `%`, CR, LF…), and a `.` or `..` segment too, which clients resolve away."""
+    if not value:
+        raise ToolError("an empty value cannot be a path segment")
+    encoded = quote(value, safe="")
+    return encoded.replace(".", "%2E") if set(value) == {"."} else encoded
 
 
 def _error_text(response: httpx.Response) -> str:

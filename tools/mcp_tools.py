@@ -3,12 +3,16 @@
 The server is asked for its tools with the user's consented token; each becomes a Tool whose call
 goes back to the server. Every session is bounded by a timeout, so an unreachable server fails fast
 instead of hanging the turn (the sample hangs here).
+
+The server's tools take arguments the model chose, and the real server turns them into OpenAPI requests made
+with the user's token: each is checked before the call (only the arguments the tool declares; region and
+instance ids by Alibaba Cloud's grammar, any other text capped and free of control characters).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, TypeVar
@@ -18,7 +22,8 @@ import httpx2
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
-from tools.base import CredentialSpec, Tool, ToolContext, ToolError
+from tools.arguments import check_argument, mcp_grammar, strings_in
+from tools.base import ArgumentCheck, CredentialSpec, Tool, ToolContext, ToolError
 from tools.services import MCP_SCOPES
 
 __all__ = ["MCP_CREDENTIAL", "discover_mcp_tools"]
@@ -68,16 +73,33 @@ def _text(result: Any) -> str:
     return text
 
 
+def _argument_check(tool_name: str, schema: Mapping[str, Any]) -> ArgumentCheck:
+    """Checks a server tool's arguments: declared by its schema (when it lists any), every string by its grammar."""
+    declared = sorted(schema.get("properties") or {})
+
+    def check(arguments: Mapping[str, Any]) -> None:
+        for name, value in arguments.items():
+            if declared and name not in declared:
+                raise ToolError(f"{tool_name} takes no argument {name[:40]!r}; it takes {', '.join(declared)}. "
+                                "Nothing was sent.")
+            for text in strings_in(value):
+                check_argument(name, text, mcp_grammar(name))
+
+    return check
+
+
 def _as_tool(url: str, listed: Any) -> Tool:
     name = listed.name
+    schema = getattr(listed, "input_schema", None) or getattr(listed, "inputSchema", None) or {"type": "object"}
+    check = _argument_check(name, schema)
 
     def call(context: ToolContext, **arguments: Any) -> str:
+        check(arguments)  # again here, for callers that do not go through the runner
         result = _in_session(url, context.credential.value, lambda s: s.call_tool(name, arguments), context.timeout)
         return _text(result)
 
-    schema = getattr(listed, "input_schema", None) or getattr(listed, "inputSchema", None) or {"type": "object"}
     description = (listed.description or name).splitlines()[0]
-    return Tool(name, f"[Alibaba Cloud MCP] {description}", dict(schema), MCP_CREDENTIAL, call)
+    return Tool(name, f"[Alibaba Cloud MCP] {description}", dict(schema), MCP_CREDENTIAL, call, check)
 
 
 def discover_mcp_tools(url: str, token: str, timeout: float = SESSION_TIMEOUT_SECONDS) -> list[Tool]:

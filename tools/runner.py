@@ -1,7 +1,9 @@
 """Running a tool for the signed-in user: resolve its credential through the broker, call it, report.
 
-ConsentRequired is not swallowed: it goes up to the agent loop, which shows the consent and waits. Every
-other failure becomes the tool's result text, so the model can tell the user what went wrong.
+The arguments are checked against their grammars before the broker is asked: a bad one is the tool's result
+("<tool> failed: invalid …"), and neither a credential nor a request was spent on it. ConsentRequired is not
+swallowed: it goes up to the agent loop, which shows the consent and waits. Every other failure becomes the
+tool's result text, so the model can tell the user what went wrong.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ def call_tool(tool: Tool, arguments: Mapping[str, Any], user: SignedInUser, brok
     provider = tool.credential.provider(broker.settings)
     fingerprint = ""
     try:
+        # First: an argument outside its grammar (a steered model's `../` or `?x=`) costs no credential and no request.
+        tool.check(arguments)
         credential = resolve_credential(tool, user, broker)
         fingerprint = getattr(credential, "fingerprint", "")
         context = ToolContext(credential, broker.settings, dict(endpoints))

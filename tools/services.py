@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Annotated
 from urllib.parse import urlencode
 
 from localcloud.resources import sign_schedule_request  # the stand-in schedule service's signing scheme
+from tools.arguments import CITY, SCHEDULE_DATE, TIME_ZONE
 from tools.base import CredentialSpec, ToolContext, tool
 from tools.http import request_json, service_url
 
@@ -16,7 +18,7 @@ MCP_SCOPES = ("profile", "openid", "aliuid", "/acs/mcp-server")  # the sample's,
 
 
 @tool(CredentialSpec("api_key", "api_key_provider_name"))
-def weather_search(context: ToolContext, city: str) -> str:
+def weather_search(context: ToolContext, city: Annotated[str, CITY]) -> str:
     """Get the current weather for a city."""
     url = service_url(context, "services_url", "/weather?" + urlencode({"city": city}))
     body = request_json(context, "GET", url, headers={"Authorization": f"APPCODE {context.credential.value}"})
@@ -24,7 +26,7 @@ def weather_search(context: ToolContext, city: str) -> str:
 
 
 @tool(CredentialSpec("sts"))
-def get_schedule(context: ToolContext, date: str) -> str:
+def get_schedule(context: ToolContext, date: Annotated[str, SCHEDULE_DATE]) -> str:
     """Get the signed-in user's schedule for a date (YYYY-MM-DD)."""
     url = service_url(context, "services_url", "/schedule?" + urlencode({"date": date}))
     sts = context.credential
@@ -34,7 +36,7 @@ def get_schedule(context: ToolContext, date: str) -> str:
 
 
 @tool(CredentialSpec("oauth2", "mcp_oauth_provider_name", MCP_SCOPES))
-def get_current_time(context: ToolContext, timezone: str = "Asia/Shanghai") -> str:
+def get_current_time(context: ToolContext, timezone: Annotated[str, TIME_ZONE] = "Asia/Shanghai") -> str:
     """Get the current time in a time zone (IANA name, e.g. Asia/Shanghai)."""
     url = service_url(context, "services_url", "/time?" + urlencode({"timezone": timezone}))
     body = request_json(context, "GET", url, headers={"Authorization": f"Bearer {context.credential.value}"})

@@ -213,8 +213,11 @@ def _bind_attempt_to_browser(runtime: AppRuntime, state: AuthState) -> None:
     ticket the sign-in ends with works only in this browser (no login CSRF)."""
     if state.signin_attempt is None:
         state.signin_attempt = runtime.sessions.open_attempt(clock())
+    # Drawn on every run until it has loaded: a rerun right after the first can remove the image before the browser
+    # fetched it. A second load of a bound attempt is refused and changes nothing.
+    if not runtime.sessions.attempt_bound(state.signin_attempt, clock()):
         state.cookie_request = f"{BEGIN_PATH}?attempt={state.signin_attempt}"
-    _load_cookie_request(state)
+        _load_cookie_request(state)
 
 
 def _complete_sign_in(runtime: AppRuntime, state: AuthState, client_id: str, result: dict[str, Any]) -> str | None:

@@ -152,14 +152,15 @@ class CredentialBroker:
         """An OAuth2 token; raises ConsentRequired at once when the user must approve first."""
         # An M2M token is the app's, not the user's: kept apart so neither can ever answer for the other.
         key = self._key(user, "oauth2" if flow != "M2M" else "oauth2_m2m", provider, scopes)
-        force = force or key in self._disconnected
-        found = None if force else self._cached(user, key)
+        forced = force or key in self._disconnected
+        found = None if forced else self._cached(user, key)
         if found is not None:
             return found
+        # A consent already waiting is reused, also after a Disconnect; only an explicit `force` starts another.
         waiting = None if force or flow == "M2M" else self.consents.open_for(user.key, provider, scopes, self.clock())
         if waiting is not None:
             raise ConsentRequired(waiting)
-        return self._request_token(user, key, flow, force, custom_parameters)
+        return self._request_token(user, key, flow, forced, custom_parameters)
 
     def _request_token(self, user: SignedInUser, key: CacheKey, flow: str, force: bool,
                        custom_parameters: dict[str, str] | None) -> OAuth2Token:
@@ -172,8 +173,10 @@ class CredentialBroker:
             custom_state=state if federated else None, custom_parameters=custom_parameters)
         body = self._call(user, "GetResourceOAuth2Token", key.provider,
                           lambda: self._as_role(user).get_resource_oauth2_token(request).body)
-        self._disconnected.discard(key)  # the forced request was made: from now on the vault's answer counts
         if body.access_token:
+            # A token after a Disconnect means a fresh consent completed: from now on the vault's answer counts.
+            # Until then the mark stays, so a consent that is declined or refused never brings the old token back.
+            self._disconnected.discard(key)
             return self._keep_token(key, body)
         raise ConsentRequired(self._pending(user, state, key.provider, key.scopes, body))
 

@@ -149,6 +149,15 @@ class LoginSessionStore:
                                      "IS NULL AND expires_at > ?", (secret_hash(browser), secret_hash(attempt), now))
         return bound.rowcount == 1
 
+    def attempt_bound(self, attempt: str | None, now: float) -> bool:
+        """Whether a live attempt is bound to a browser yet (its `/auth/begin` image has loaded)."""
+        if not _is_secret(attempt):
+            return False
+        with self._lock:
+            row = self._db.execute("SELECT browser_hash FROM attempts WHERE attempt_hash = ? AND expires_at > ?",
+                                   (secret_hash(attempt), now)).fetchone()
+        return row is not None and row[0] is not None
+
     def issue_ticket(self, session_id: str, attempt: str | None, now: float) -> str:
         """A one-use ticket, valid TICKET_SECONDS, that only the browser the attempt is bound to can redeem."""
         ticket = new_secret()

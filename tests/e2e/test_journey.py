@@ -139,7 +139,7 @@ def _disconnect_and_start_a_new_consent(page: Page) -> str:
     j.press(page, j.MCP_ROW, "Connect")
     j.expect_status(page, j.MCP_ROW, j.PENDING)
     url = j.authorize_link(page, j.MCP_PROVIDER).get_attribute("href")
-    assert url and "/lc/oauth2/authorize?request_uri=" in url
+    assert url and "/consent/authorize?state=" in url  # the app's route, which binds the consent to this browser
     return url
 
 
@@ -161,21 +161,21 @@ def _sees_nothing_of(page: Page, other: j.DemoUser, *, first_visit: bool) -> Non
 
 
 def _forwarded_consent_link_fails(bob: BrowserContext, alice_page: Page, url: str) -> None:
-    """Bob opens Alice's consent link and approves as himself: the app refuses, her consent stays pending."""
+    """Bob opens Alice's Authorize link in his browser: the app refuses before the provider, and her consent ends
+    for good (a leaked link is worth nothing afterwards)."""
     tab = bob.new_page()
-    answer = j.open_consent_link(tab, url, j.BOB)
-    assert answer.status == 403
-    expect(tab.get_by_role("heading", name="Consent not completed")).to_be_visible()
+    answer = tab.goto(url)
+    assert answer is not None and answer.status == 403
+    expect(tab.get_by_role("heading", name="Cannot authorize")).to_be_visible()
     expect(tab.get_by_text("started by another user")).to_be_visible()
     alice_page.reload()  # a new session draws the server's state, not what her page showed before
     j.expect_signed_in_on_credentials(alice_page)
-    j.expect_status(alice_page, j.MCP_ROW, j.PENDING)
-    j.authorize_link(alice_page, j.MCP_PROVIDER)
+    j.expect_status(alice_page, j.MCP_ROW, j.NOT_CONNECTED)
 
 
 def _owner_reconnects_on_credentials(page: Page, user: j.DemoUser) -> None:
-    """Her link was spent on Bob: Refresh starts a fresh consent, which she approves from the Credentials page."""
-    j.connect_with_consent(page, j.MCP_ROW, j.MCP_PROVIDER, user, action="Refresh")
+    """Her link was spent on Bob: Connect starts a fresh consent, which she approves from the Credentials page."""
+    j.connect_with_consent(page, j.MCP_ROW, j.MCP_PROVIDER, user)
 
 
 def _sign_out_then_the_next_user(page: Page, previous: j.DemoUser, user: j.DemoUser) -> None:
@@ -185,6 +185,15 @@ def _sign_out_then_the_next_user(page: Page, previous: j.DemoUser, user: j.DemoU
     expect(page.locator(j.MAIN).get_by_text("Please sign in to use this page.")).to_be_visible()
     j.sign_in(page, user)  # the provider still remembers `previous`: the helper switches user there
     _sees_nothing_of(page, previous, first_visit=False)
+
+
+def _setup_is_read_only_for(page: Page) -> None:
+    """Someone who is no administrator sees Plan, and Provision and Clear disabled with the reason."""
+    j.open_page(page, "Setup")
+    main = page.locator(j.MAIN)
+    expect(main.get_by_text("only an administrator may change it")).to_be_visible()
+    expect(j.button(page, "Clear")).to_be_disabled()
+    expect(j.button(page, "Provision")).to_be_disabled()
 
 
 def _clear_removes_everything(page: Page, server: AppServer, steps: int) -> None:
@@ -242,7 +251,7 @@ def test_two_users_journey_from_provision_to_clear(app_server: AppServer, browsi
         bob = j.open_app(bob_browser, app_server.url)
         j.sign_in(bob, j.BOB)
         _sees_nothing_of(bob, j.ALICE, first_visit=True)
-    with steps("bob cannot complete alice's consent link (403); hers stays pending"):
+    with steps("bob cannot use alice's Authorize link (403); her consent ends"):
         _forwarded_consent_link_fails(bob_browser, alice, consent_url)
     with steps("alice reconnects MCP from the Credentials page"):
         _owner_reconnects_on_credentials(alice, j.ALICE)
@@ -250,7 +259,10 @@ def test_two_users_journey_from_provision_to_clear(app_server: AppServer, browsi
         browsing.save(alice, "journey-credentials.png")
     with steps("alice signs out; bob signs in on the same browser and sees nothing of hers"):
         _sign_out_then_the_next_user(alice, j.ALICE, j.BOB)
-    with steps("Setup → Clear, confirmed"):
+    with steps("bob sees Setup read-only; alice, the administrator, signs in again: Setup → Clear, confirmed"):
+        _setup_is_read_only_for(alice)
+        j.sign_out(alice)
+        j.sign_in(alice, j.ALICE)
         _clear_removes_everything(alice, app_server, resources)
     browsing.write("steps.txt", steps.report() + "\n")
     print(f"\n{steps.report()}\nscreenshots: {browsing.artifacts}")
