@@ -15,6 +15,7 @@ from identity.broker.cache import CacheKey  # noqa: E402
 from identity.broker.credentials import Credential  # noqa: E402
 from identity.broker.routes import authorize_link  # noqa: E402
 from identity.errors import IdentityError  # noqa: E402
+from identity.provision import login_name  # noqa: E402
 from identity.users import SignedInUser  # noqa: E402
 from tools import credential_needs  # noqa: E402
 from ui import credentials_view as view  # noqa: E402
@@ -138,7 +139,8 @@ def _outbound(runtime: AppRuntime, user: SignedInUser, workload: str | None, sta
     st.subheader("Credentials the tools use")
     rows = view.build_rows(credential_needs(runtime.settings), _peek(runtime, user, workload),
                            runtime.broker.consents.of(user.key), state.errors, now)
-    st.dataframe(view.credential_table(rows, now), hide_index=True)
+    me = (user.subject, login_name(user))
+    st.dataframe(view.credential_table(rows, now, me), hide_index=True)
     for row in rows:
         _row_actions(runtime, row)
 

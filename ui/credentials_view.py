@@ -7,6 +7,7 @@ as their decoded claims.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,12 +29,13 @@ from identity.users import SignedInUser
 __all__ = [
     "ACTIONS", "ACTIVITY_COLUMNS", "CLAIM_COLUMNS", "COLUMNS", "CONNECT", "CONNECTED", "CONSENT_PENDING",
     "DISCONNECT", "ERROR", "EXPIRED", "NOT_CONNECTED", "NO_VALUE", "REFRESH", "STATE_KEY", "UNTRUSTED_LINK",
+    "WORD_JOINER",
     "ActionResult", "CredentialRow", "CredentialsState", "action_key", "activity_table", "build_rows", "cache_key",
     "claims_table", "code_span", "connected_result", "consent_caption", "consent_result", "countdown",
     "credential_status", "credential_table", "decode_unverified", "disconnected_result", "error_result",
     "expiry_text", "inbound_claims", "is_trusted_authorization_url", "kind_label", "markdown_text", "open_consent",
-    "pending_consents", "preview", "provider_label", "row_caption", "row_key", "sign_in_caption", "status_label",
-    "utc_time", "workload_caption", "workload_claims",
+    "pending_consents", "plain_markdown", "preview", "provider_label", "row_caption", "row_key", "sign_in_caption",
+    "status_label", "unlinked", "utc_time", "workload_caption", "workload_claims",
 ]
 
 STATE_KEY = "credentials"
@@ -41,7 +43,7 @@ CONNECT, REFRESH, DISCONNECT = "connect", "refresh", "disconnect"
 ACTIONS = (CONNECT, REFRESH, DISCONNECT)
 NOT_CONNECTED, CONSENT_PENDING, CONNECTED, EXPIRED, ERROR = (
     "not connected", "consent pending", "connected", "expired", "error")
-COLUMNS = ("Provider", "Kind", "Status", "Scopes", "Expires", "Preview", "Used by")
+COLUMNS = ("Provider", "Kind", "Status", "Connected as", "Scopes", "Expires", "Preview", "Used by")
 ACTIVITY_COLUMNS = ("Time", "Action", "Provider", "Outcome", "Latency (ms)", "Detail")
 CLAIM_COLUMNS = ("Claim", "Value")
 UNTRUSTED_LINK = "untrusted link withheld"
@@ -55,7 +57,7 @@ _TIME_CLAIMS = frozenset({"exp", "iat", "nbf", "auth_time"})
 _AUTHORIZE_PATH = "/oauth2/authorize"
 _CALLBACK_PATH = "/oauth2/callback"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_MARKDOWN_SPECIALS = frozenset("\\`*_{}[]()<>#+-.!|~$:")
+_MARKDOWN_SPECIALS = frozenset("\\`*_{}[]()<>#+-.!|~$:&=")
 
 Peek = Callable[[CredentialNeed], Credential | None]
 
@@ -115,9 +117,49 @@ def error_result(error: IdentityError) -> ActionResult:
 
 
 # -- Markdown ------------------------------------------------------------------------------------------------
+# Text from outside the app (prompts, titles, names, providers, messages) is shown as text, never as markup: no
+# image that fetches a URL, no link, no raw HTML, no LaTeX, no Streamlit directive or icon.
+WORD_JOINER = "\u2060"
+# Streamlit's Markdown (GFM) links bare `http(s)://`, `www.` and e-mail addresses after escapes are resolved, so
+# escaping cannot stop it: a word joiner (U+2060, invisible) inside the scheme, after `www` or before `@` does.
+_BARE_URL = re.compile(r"(?i)(https?:)(//)|(www)(\.)")
+_EMAIL_AT = re.compile(r"(?<=[-.\w+])@")
+# Streamlit turns `:material/name:`, `:streamlit:` and emoji `:name:` in resolved text into icons or an image, so
+# escapes cannot stop those either: a word joiner after the opening colon can.
+_SHORTCODE = re.compile(r":(?=[\w+/-]+:)")
+# What opens markup anywhere in a line: code, emphasis (`_` only off a word's inside, where it cannot), links and
+# images, raw HTML and autolinks, tables, strikethrough, LaTeX, entities, and directives (`:red[…]`).
+_INLINE_MARKUP = re.compile(r"[\\`*\[\]<|~$&]|:(?=[A-Za-z])|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+# What opens a block at a line's start: headings, lists, quotes, rules, setext underlines.
+_LINE_MARKUP = re.compile(r"^([ \t]*\d*)([-+#>=.)])", re.MULTILINE)
+_NEWLINE = re.compile(r"\r\n?|\n")
+
+
+def unlinked(text: str) -> str:
+    """`text` with every bare URL and e-mail address left as text: Markdown shows it as it is, never as a link."""
+    text = _BARE_URL.sub(lambda m: WORD_JOINER.join(part for part in m.groups() if part is not None), text)
+    return _EMAIL_AT.sub(WORD_JOINER + "@", text)
+
+
+def _inert(text: str) -> str:
+    """What escapes cannot reach, disarmed: links GFM finds in plain text, and Streamlit's shortcodes."""
+    return _SHORTCODE.sub(":" + WORD_JOINER, unlinked(text))
+
+
 def markdown_text(text: str) -> str:
-    """`text` shown literally in Markdown: names, messages and providers come from outside the app."""
-    return "".join(f"\\{c}" if c in _MARKDOWN_SPECIALS else c for c in text)
+    """`text` shown literally in Markdown, every markup character escaped: for a name, provider or message set
+    inside the app's own Markdown (e.g. `**…**`), where it must not end or extend the markup around it."""
+    return "".join(f"\\{c}" if c in _MARKDOWN_SPECIALS else c for c in _inert(text))
+
+
+def plain_markdown(text: str) -> str:
+    """`text` (a whole prompt, title or label) as Markdown that shows it as written, line breaks kept.
+
+    Only what could open markup where it stands is escaped, so ordinary prose comes back as it was.
+    """
+    lines = _NEWLINE.sub("\n", _inert(text))  # a lone `\r` ends a line in Markdown too
+    escaped = _LINE_MARKUP.sub(r"\1\\\2", _INLINE_MARKUP.sub(r"\\\g<0>", lines))
+    return escaped.replace("\n", "  \n")  # two spaces: a hard break, where a bare newline would read as a space
 
 
 def code_span(text: str) -> str:
@@ -236,11 +278,21 @@ def row_caption(row: CredentialRow) -> str:
     return f"{line}: {row.error}" if row.status == ERROR else line
 
 
-def credential_table(rows: Sequence[CredentialRow], now: float) -> pd.DataFrame:
+def connected_as(credential: Credential | None, me: Sequence[str] = ()) -> str:
+    """The provider account an OAuth2 token acts for: "you" when it is the signed-in user's own (`me`: their
+    subject and login name), the account otherwise, so a consent given with another account stands out."""
+    account = getattr(credential, "account", "") if credential is not None else ""
+    if not account:
+        return NO_VALUE
+    return f"you ({account})" if account in me else account
+
+
+def credential_table(rows: Sequence[CredentialRow], now: float, me: Sequence[str] = ()) -> pd.DataFrame:
     """The table of outbound credentials; every cell is text, and no cell holds a secret."""
     records = [{
         "Provider": provider_label(row.need), "Kind": kind_label(row.need.kind),
-        "Status": status_label(row.status), "Scopes": _scopes(row.need.scopes),
+        "Status": status_label(row.status), "Connected as": connected_as(row.credential, me),
+        "Scopes": _scopes(row.need.scopes),
         "Expires": expiry_text(row.credential.expires_at if row.credential else None, now),
         "Preview": preview(row.credential), "Used by": ", ".join(row.need.tools) or NO_VALUE,
     } for row in rows]

@@ -5,7 +5,24 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-__all__ = ["ApiKey", "Credential", "OAuth2Token", "StsCredentials", "WorkloadAccessToken", "fingerprint"]
+import jwt
+
+__all__ = ["ApiKey", "Credential", "OAuth2Token", "StsCredentials", "WorkloadAccessToken", "fingerprint",
+           "token_account"]
+
+# Claims that name the provider account a token acts for, most readable first.
+_ACCOUNT_CLAIMS = ("preferred_username", "login_name", "nick", "name", "email", "sub")
+
+
+def token_account(token: str) -> str:
+    """The provider account an access token acts for, where the token says so (a JWT's name claims or `sub`); ""
+    for an opaque token. For display only: the provider checks the token, not us."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return ""
+    found = next((claims[name] for name in _ACCOUNT_CLAIMS if isinstance(claims.get(name), str) and claims[name]), "")
+    return str(found)[:128]
 
 
 def fingerprint(secret: str) -> str:
@@ -85,6 +102,11 @@ class OAuth2Token(_Expiring):
     @property
     def kind(self) -> str:
         return "OAuth2"
+
+    @property
+    def account(self) -> str:
+        """Which provider account this token is for ("connected as …"), so a wrong account is visible."""
+        return token_account(self.value)
 
     @property
     def fingerprint(self) -> str:

@@ -169,6 +169,8 @@ def test_an_approved_consent_connects_the_row_and_disconnect_turns_it_back(provi
     give_consent(provisioned.broker, alice, state, "alice", provisioned.settings.consent_return_url)
     at.button(key="credentials_recheck").click().run()
     assert _statuses(at)[need.provider] == view.CONNECTED and not at.get("link_button")
+    connected_as = dict(zip(_table(at)["Provider"], _table(at)["Connected as"], strict=True))
+    assert connected_as[need.provider] == f"you ({alice.subject})"  # the provider account the token is for
     token = provisioned.broker.cache.peek(view.cache_key(need, alice.key, provisioned.broker.workload()))
     assert token.value.encode() not in _rendered(at)
 

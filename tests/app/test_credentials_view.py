@@ -233,3 +233,18 @@ def test_the_services_own_authorize_url_is_trusted(url, target):
 ])
 def test_look_alike_and_foreign_urls_are_not_trusted(url, target):
     assert not view.is_trusted_authorization_url(url, target)
+
+
+def _jwt(claims: dict[str, str]) -> str:
+    return jwt.encode(claims, "k" * 32, algorithm="HS256")
+
+
+def test_connected_as_names_the_provider_account_and_says_you_when_it_is_yours():
+    mine = OAuth2Token(NOW + 600, "dingtalk", ("read",), _jwt({"sub": "1234567890123456"}))
+    other = OAuth2Token(NOW + 600, "dingtalk", ("read",), _jwt({"sub": "9999", "preferred_username": "bob"}))
+    opaque = OAuth2Token(NOW + 600, "dingtalk", ("read",), "an-opaque-token")
+
+    me = ("1234567890123456", "alice")
+    assert view.connected_as(mine, me) == "you (1234567890123456)"
+    assert view.connected_as(other, me) == "bob"  # a consent given with another account stands out
+    assert view.connected_as(opaque, me) == view.connected_as(None, me) == view.NO_VALUE

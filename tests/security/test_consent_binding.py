@@ -10,7 +10,9 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import httpx
+import pytest
 
+from identity.broker import ConsentRequired
 from identity.broker.routes import authorize_link
 from tests.identity import test_broker as broker_tests
 from tests.identity.test_broker import authorize, sign_in
@@ -249,3 +251,21 @@ def test_authorize_binds_the_browser_with_a_short_lived_httponly_cookie_and_send
     assert 0 < int(cookie.split("Max-Age=")[1].split(";")[0]) <= 600
     assert started.headers["cache-control"] == "no-store" and started.headers["referrer-policy"] == "no-referrer"
     assert app.broker.consents.get(consent.state).browser  # the hash of that cookie, never the cookie itself
+
+
+def test_a_disconnect_holds_until_a_fresh_consent_completes_even_when_that_consent_is_refused(app):
+    """Disconnect, then a new consent that ends refused (a leaked link): the next use asks again; the vault's old
+    token never comes back by itself."""
+    alice, browser = sign_in(app, "alice")
+    _, bob_browser = sign_in(app, "bob")
+    first = start_consent(app, alice)
+    assert browser.get(approve(app, browser, first, "alice")).status_code == 200
+    app.broker.oauth2_token(alice, *broker_tests.MCP)  # connected
+    app.broker.disconnect(alice, "oauth2", *broker_tests.MCP)
+    second = start_consent(app, alice)
+    assert authorize(app, bob_browser, second.state).status_code == 403  # the new link leaked: refused, ended
+
+    before = app.cloud.request_counts()
+    with pytest.raises(ConsentRequired):
+        app.broker.oauth2_token(alice, *broker_tests.MCP)
+    assert "CompleteResourceTokenAuth" not in calls_since(app, before)
