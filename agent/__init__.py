@@ -4,7 +4,7 @@
 keeps them in a `ChatStore` as they pass.
 """
 
-from agent.errors import AgentError, ChatNotFound, ModelError
+from agent.errors import AgentError, ChatNotFound, LimitReached, ModelError
 from agent.events import (
     ConsentNeeded,
     ConsentSettled,
@@ -20,12 +20,13 @@ from agent.events import (
     TurnError,
 )
 from agent.llm import ModelConfig, ModelReply, ToolCall, stream_reply
-from agent.loop import TurnContext, run_turn
+from agent.loop import MAX_PROMPT_CHARS, TurnContext, run_turn
 from agent.memory import ChatStore, ChatSummary, Entry, recorded
 from agent.prompt import system_prompt
 from agent.toolbox import CONNECTOR_NAME
 
-__all__ = ["CONNECTOR_NAME", "AgentError", "ChatNotFound", "ChatStore", "ChatSummary", "ConsentNeeded",
-           "ConsentSettled", "ConsentWaiting", "Entry", "Event", "McpConnected", "McpUnavailable", "MessageAdded",
-           "ModelConfig", "ModelError", "ModelReply", "TextDelta", "ToolCall", "ToolFinished", "ToolStarted",
-           "TurnContext", "TurnDone", "TurnError", "recorded", "run_turn", "stream_reply", "system_prompt"]
+__all__ = ["CONNECTOR_NAME", "MAX_PROMPT_CHARS", "AgentError", "ChatNotFound", "ChatStore", "ChatSummary",
+           "ConsentNeeded", "ConsentSettled", "ConsentWaiting", "Entry", "Event", "LimitReached", "McpConnected",
+           "McpUnavailable", "MessageAdded", "ModelConfig", "ModelError", "ModelReply", "TextDelta", "ToolCall",
+           "ToolFinished", "ToolStarted", "TurnContext", "TurnDone", "TurnError", "recorded", "run_turn",
+           "stream_reply", "system_prompt"]

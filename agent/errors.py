@@ -2,12 +2,13 @@
 
     AgentError            code + message (+ HTTP status, attempts); what a turn reports as TurnError
     ├── ModelError        DashScope failed for good (after bounded retries), or no API key is configured
-    └── ChatNotFound      no chat with this id for this user (someone else's chat looks exactly the same)
+    ├── ChatNotFound      no chat with this id for this user (someone else's chat looks exactly the same)
+    └── LimitReached      a per-user bound (prompt length, number of chats) refused the request; says which
 """
 
 from __future__ import annotations
 
-__all__ = ["AgentError", "ChatNotFound", "ModelError"]
+__all__ = ["AgentError", "ChatNotFound", "LimitReached", "ModelError"]
 
 
 class AgentError(Exception):
@@ -36,3 +37,9 @@ class ChatNotFound(AgentError):
     """The chat does not exist for this user; deliberately the same whether it is missing or not theirs."""
 
     code = "ChatNotFound"
+
+
+class LimitReached(AgentError):
+    """A per-user bound refused the request (nothing was stored); the message names the bound and what to do."""
+
+    code = "LimitReached"

@@ -16,7 +16,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.errors import ModelError
+from agent.errors import LimitReached, ModelError
 from agent.events import (
     ConsentNeeded,
     ConsentSettled,
@@ -39,13 +39,14 @@ from identity.cloud import CloudTarget
 from identity.users import SignedInUser
 from tools import TOOLS, Tool, ToolOutcome, call_tool, discover_mcp_tools
 
-__all__ = ["CONSENT_WAIT_SECONDS", "MAX_ROUNDS", "TurnContext", "run_turn"]
+__all__ = ["CONSENT_WAIT_SECONDS", "MAX_PROMPT_CHARS", "MAX_ROUNDS", "TurnContext", "run_turn"]
 
 MAX_ROUNDS = 6
 CONSENT_WAIT_SECONDS = 600.0    # never longer than the consent itself lives (Agent Identity: 10 minutes)
 HEARTBEAT_SECONDS = 5.0         # how often a waiting turn reports (and lets the page interrupt it)
 MAX_CONSENTS_PER_CALL = 2
 RESULT_CHARS = 8_000            # of a tool result, for the model
+MAX_PROMPT_CHARS = 8_000        # of one message from the user (the Chat page's input says so too)
 SUMMARY_CHARS = 200             # of a tool result, for the card
 TOO_MANY_ROUNDS = "I stopped after too many rounds of tool calls; please ask a narrower question."
 EMPTY_ANSWER = "(The model returned an empty answer.)"
@@ -79,6 +80,11 @@ class TurnContext:
 
 def run_turn(context: TurnContext, history: Sequence[dict[str, Any]], text: str) -> Iterator[Event]:
     """Answer `text` after `history` (role messages); events as they happen, always ending with TurnDone."""
+    if len(text) > MAX_PROMPT_CHARS:  # refused before anything is stored or sent to the model
+        yield TurnError(LimitReached.code, f"Your message has {len(text):,} characters; the limit is "
+                                           f"{MAX_PROMPT_CHARS:,}. Shorten it and send it again.")
+        yield TurnDone("", 0, ok=False)
+        return
     user_message, turn_id = {"role": "user", "content": text}, secrets.token_hex(8)
     # The stored copy names the turn, so its identity calls (traced below) can be found again; the model's doesn't.
     yield MessageAdded({**user_message, TURN_ID: turn_id})

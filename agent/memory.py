@@ -19,14 +19,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.errors import AgentError, ChatNotFound
+from agent.errors import AgentError, ChatNotFound, LimitReached
 from agent.events import Event, MessageAdded, card_record
 from agent.history import HISTORY_CHARS, HISTORY_TURNS, trim_history
 
-__all__ = ["CHATS_FILE", "DEFAULT_TITLE", "ChatStore", "ChatSummary", "Entry", "Owner", "clean_title", "recorded"]
+__all__ = ["CHATS_FILE", "DEFAULT_TITLE", "MAX_CHATS_PER_USER", "MAX_ENTRIES_PER_CHAT", "ChatStore",
+           "ChatSummary", "Entry", "Owner", "clean_title", "recorded"]
 
 CHATS_FILE = "chats.sqlite3"
 DEFAULT_TITLE = "New chat"
+# Per-user bounds, so one user (or a script on their websocket) cannot grow the disk without end: with prompts
+# bounded by agent.loop.MAX_PROMPT_CHARS and tool results by agent.loop.RESULT_CHARS, a user holds at most
+# MAX_CHATS_PER_USER times MAX_ENTRIES_PER_CHAT bounded entries.
+MAX_CHATS_PER_USER = 100
+MAX_ENTRIES_PER_CHAT = 1_000
 TITLE_CHARS = 60
 MESSAGE, CARD = "message", "card"
 _ROLES = frozenset({"user", "assistant", "tool"})
@@ -109,6 +115,10 @@ class ChatStore:
         return [ChatSummary(*row) for row in rows]
 
     def create_chat(self, owner: Owner, title: str = DEFAULT_TITLE) -> ChatSummary:
+        """A new chat; LimitReached when the owner already has MAX_CHATS_PER_USER."""
+        [(count,)] = self._run("SELECT COUNT(*) FROM chats WHERE issuer = ? AND subject = ?", owner)
+        if count >= MAX_CHATS_PER_USER:
+            raise LimitReached(f"You have {count} chats, the most one user may keep: delete one to start another.")
         now = self.clock()
         chat = ChatSummary(secrets.token_urlsafe(12), clean_title(title), now, now)
         self._run("INSERT INTO chats VALUES (?, ?, ?, ?, ?, ?)", (chat.id, *owner, chat.title, now, now))
@@ -147,6 +157,13 @@ class ChatStore:
                              "VALUES (?, ?, ?, ?, ?, ?)", (chat_id, *owner, kind, json.dumps(body), now))
             self._db.execute("UPDATE chats SET updated_at = ? WHERE id = ? AND issuer = ? AND subject = ?",
                              (now, chat_id, *owner))
+
+    def check_room(self, owner: Owner, chat_id: str) -> None:
+        """LimitReached when the chat already holds MAX_ENTRIES_PER_CHAT entries (checked before a turn starts)."""
+        [(count,)] = self._run("SELECT COUNT(*) FROM entries WHERE chat_id = ? AND issuer = ? AND subject = ?",
+                               (chat_id, *owner))
+        if count >= MAX_ENTRIES_PER_CHAT:
+            raise LimitReached("This chat is full: start a new chat (or delete this one) to go on.")
 
     def append_message(self, owner: Owner, chat_id: str, message: dict[str, Any]) -> None:
         """A role message (user, assistant, tool) as the model saw or wrote it."""

@@ -6,11 +6,13 @@ import hmac
 from collections.abc import Callable
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from localcloud.dashscope import dashscope_routes
+from localcloud.hosts import LoopbackHostOnly
 from localcloud.oidc import oidc_routes
 from localcloud.oss import oss_routes
 from localcloud.request_log import RequestLog
@@ -68,4 +70,5 @@ def build_app(store: Store, clock: Callable[[], float], region: str, urls: Calla
         *oss_routes(store, clock),  # last: `/{bucket}/{key}` would otherwise look like any two-segment path
     ]
     # The mounted MCP app's own lifespan never runs: localcloud's builds it and runs its session manager.
-    return Starlette(routes=routes, lifespan=resource_center.lifespan)
+    # Outermost: a request for a foreign Host name (DNS rebinding) reaches no route at all.
+    return Starlette(routes=routes, lifespan=resource_center.lifespan, middleware=[Middleware(LoopbackHostOnly)])

@@ -20,7 +20,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from localcloud.store import Store
 
-__all__ = ["JwtError", "SigningKey", "sign_jwt", "signing_key", "unverified_claims", "verify_jwt"]
+__all__ = ["JwtError", "SigningKey", "sign_jwt", "signed_claims", "signing_key", "unverified_claims",
+           "verify_jwt"]
 
 ALGORITHM = "RS256"
 DEFAULT_LEEWAY_SECONDS = 30
@@ -87,9 +88,9 @@ def unverified_claims(token: str) -> dict[str, Any]:
         raise JwtError(f"not a JWT ({exc.__class__.__name__})") from None
 
 
-def verify_jwt(token: str, jwks: Mapping[str, Any], *, issuer: str, audiences: Iterable[str], now: float,
-               leeway: float = DEFAULT_LEEWAY_SECONDS) -> dict[str, Any]:
-    """The claims of an RS256 JWT signed by a key in `jwks`, issued by `issuer` for one of `audiences`."""
+def signed_claims(token: str, jwks: Mapping[str, Any]) -> dict[str, Any]:
+    """The claims of an RS256 JWT whose signature verifies with a key in `jwks`; no claim is checked (the
+    caller decides which matter: an expired ID token is still a good `id_token_hint` for logout)."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
@@ -98,11 +99,17 @@ def verify_jwt(token: str, jwks: Mapping[str, Any], *, issuer: str, audiences: I
         raise JwtError(f"the token's algorithm {header.get('alg')!r} is not accepted: only {ALGORITHM}")
     key = _find_key(jwks, header.get("kid"))
     try:
-        claims = jwt.decode(token, key, algorithms=[ALGORITHM],
-                            options={"verify_exp": False, "verify_iat": False, "verify_nbf": False,
-                                     "verify_aud": False, "verify_iss": False})
+        return jwt.decode(token, key, algorithms=[ALGORITHM],
+                          options={"verify_exp": False, "verify_iat": False, "verify_nbf": False,
+                                   "verify_aud": False, "verify_iss": False})
     except jwt.PyJWTError:
         raise JwtError("the token's signature does not verify with the issuer's keys") from None
+
+
+def verify_jwt(token: str, jwks: Mapping[str, Any], *, issuer: str, audiences: Iterable[str], now: float,
+               leeway: float = DEFAULT_LEEWAY_SECONDS) -> dict[str, Any]:
+    """The claims of an RS256 JWT signed by a key in `jwks`, issued by `issuer` for one of `audiences`."""
+    claims = signed_claims(token, jwks)
     _check_claims(claims, issuer, set(audiences), now, leeway)
     return claims
 

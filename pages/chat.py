@@ -19,6 +19,7 @@ from typing import Any  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from agent import (  # noqa: E402
+    MAX_PROMPT_CHARS,
     AgentError,
     ChatStore,
     ConsentNeeded,
@@ -36,7 +37,7 @@ from identity.broker.routes import authorize_link  # noqa: E402
 from identity.users import SignedInUser  # noqa: E402
 from ui import chat_view as view  # noqa: E402
 from ui.chrome import page_frame  # noqa: E402
-from ui.credentials_view import UNTRUSTED_LINK, is_trusted_authorization_url, markdown_text, plain_markdown  # noqa: E402
+from ui.credentials_view import UNTRUSTED_LINK, is_trusted_authorization_url, plain_markdown  # noqa: E402
 from ui.runtime import AppRuntime, chat_store  # noqa: E402
 from ui.signin import current_user, require_user  # noqa: E402
 
@@ -56,7 +57,10 @@ def _new_chat(store: ChatStore) -> None:
         return
     state = _state(user)
     empty = next((c.id for c in store.list_chats(user.key) if not store.entries(user.key, c.id)), None)
-    state.chat_id = empty or store.create_chat(user.key).id  # one empty chat is enough
+    try:
+        state.chat_id = empty or store.create_chat(user.key).id  # one empty chat is enough
+    except AgentError as error:  # the most chats one user may keep: said on the page, never a traceback
+        state.message = error.message
 
 
 def _open_chat(chat_id: str) -> None:
@@ -256,7 +260,8 @@ def render() -> None:
     user = require_user()
     store, state = _store_or_stop(runtime), _state(user)
     st.caption(view.intro(user.name, runtime.settings, runtime.target))
-    prompt = st.chat_input("Ask Friday…", key="chat_input") or state.take_prompt()
+    # The browser enforces max_chars; the agent refuses a longer prompt anyway (a websocket client can send one).
+    prompt = st.chat_input("Ask Friday…", key="chat_input", max_chars=MAX_PROMPT_CHARS) or state.take_prompt()
     try:
         _chat_page(runtime, store, user, state, prompt)
     except AgentError as error:  # e.g. the open chat was deleted in another tab
@@ -276,12 +281,13 @@ def _chat_page(runtime: AppRuntime, store: ChatStore, user: SignedInUser, state:
     chat_id = _chat_for(store, user, state, prompt)
     _sidebar(runtime, store, user, state)
     if state.message:
-        st.warning(markdown_text(state.message))
+        st.warning(state.message)
         state.message = None
     _examples()
     if chat_id is not None:
         _transcript(store, user, chat_id)
         if prompt:
+            store.check_room(user.key, chat_id)  # a full chat asks for a new one (LimitReached)
             _answer(runtime, store, user, chat_id, prompt)
 
 

@@ -21,6 +21,7 @@ from tools import credential_needs  # noqa: E402
 from ui import attack_lab as lab  # noqa: E402
 from ui import inspect_view as view  # noqa: E402
 from ui import timeline_view as timeline  # noqa: E402
+from ui.chat_view import agent_error_text  # noqa: E402
 from ui.chrome import page_frame  # noqa: E402
 from ui.credentials_view import cache_key, error_result, markdown_text  # noqa: E402
 from ui.runtime import AppRuntime, chat_store  # noqa: E402
@@ -37,7 +38,7 @@ def _state(user: SignedInUser) -> view.InspectState:
 
 def _show_error(error: IdentityError | AgentError) -> None:
     if isinstance(error, AgentError):
-        st.error(f"{error.code}: {error.message}", icon=":material/error:")
+        st.error(agent_error_text(error), icon=":material/error:")
     else:
         st.error(error_result(error).message, icon=":material/error:")
 

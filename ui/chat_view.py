@@ -9,6 +9,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from agent.errors import AgentError
 from agent.events import (
     ConsentNeeded,
     ConsentSettled,
@@ -23,11 +24,12 @@ from agent.events import (
 from agent.memory import Entry
 from identity.cloud import CloudTarget
 from identity.settings import Settings
-from ui.credentials_view import code_span, countdown, kind_label, markdown_text
+from ui.credentials_view import WORD_JOINER, code_span, countdown, kind_label, markdown_text, plain_markdown, unlinked
 
-__all__ = ["EXAMPLE_PROMPTS", "STATE_KEY", "Bubble", "ChatState", "ConsentCard", "Notice", "consent_prompt",
-           "consent_settled_text", "consent_waiting_text", "example_key", "intro", "model_label", "notice_of",
-           "safe_markdown", "tool_details", "tool_finished_label", "tool_started_label", "transcript", "unlinked"]
+__all__ = ["EXAMPLE_PROMPTS", "STATE_KEY", "WORD_JOINER", "Bubble", "ChatState", "ConsentCard", "Notice",
+           "agent_error_text", "consent_prompt", "consent_settled_text", "consent_waiting_text", "example_key", "intro",
+           "model_label", "notice_of", "safe_markdown", "tool_details", "tool_finished_label", "tool_started_label",
+           "transcript", "unlinked"]
 
 STATE_KEY = "chat"
 EXAMPLE_PROMPTS = (
@@ -46,13 +48,14 @@ _SETTLED = {"completed": "connected: the tool call goes on by itself.",
 _IMAGE = re.compile(r"!\[")
 # Model text and tool results can be steered by what a tool read (a document, a file), so they never carry a
 # link: one labelled "Authorize" would pose as the consent button, which only the identity service's own URL
-# becomes. Link syntax is escaped: `](url)`, `][ref]`, `]: url` (a definition) and `<scheme:…>`.
+# becomes. Link syntax is escaped: `](url)`, `][ref]`, `]: url` (a definition); bare URLs are `unlinked`.
 _LINK_SYNTAX = re.compile(r"\]([(\[:])")
-_AUTOLINK = re.compile(r"<(?=[A-Za-z][A-Za-z0-9+.-]{1,31}:)")
-# Streamlit's Markdown (GFM) also links bare `http(s)://` and `www.` text, after escapes are resolved, so
-# escaping cannot stop it: a word joiner (U+2060, invisible) inside the scheme or `www.` does.
-_BARE_URL = re.compile(r"(?i)(https?:)(//)|(www)(\.)")
-WORD_JOINER = "\u2060"
+# `<scheme:…>` is a link, and raw HTML (`<img src=…>`, `</…>`, `<!…>`, `<?…>`) which Streamlit drops silently: both
+# are shown as the text they are.
+_ANGLE_MARKUP = re.compile(r"<(?=[A-Za-z/!?])")
+# A character reference is resolved before links are looked for (`http&colon;//…` links as `http://…`): it is shown
+# as typed instead.
+_CHAR_REFERENCE = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
 
 
 @dataclass
@@ -91,40 +94,42 @@ def intro(user_name: str, settings: Settings, target: CloudTarget) -> str:
             f"{model_label(settings, target)}.")
 
 
-def unlinked(text: str) -> str:
-    """`text` with every bare URL left as text: Markdown shows it as it is, but never as a link."""
-    return _BARE_URL.sub(lambda m: WORD_JOINER.join(part for part in m.groups() if part is not None), text)
-
-
 def safe_markdown(text: str) -> str:
     """Model text as Markdown, with images and links shown as text (an image would fetch any URL the text names,
     and a link could pose as the Authorize button)."""
+    text = _CHAR_REFERENCE.sub(r"\\&", text)  # &colon; &#58; …
     text = _IMAGE.sub("!\\[", text)
     text = _LINK_SYNTAX.sub(r"]\\\1", text)  # [Authorize](…), [Authorize][ref], [ref]: …
-    text = _AUTOLINK.sub(r"\\<", text)  # <https://…>
+    text = _ANGLE_MARKUP.sub(r"\\<", text)  # <https://…>, <img …>
     return unlinked(text)
 
 
 def _credential(kind: str, provider: str) -> str:
     if not kind:
         return "no credential"
-    return f"{kind_label(kind)} from {provider or _ROLE_PROVIDER}"
+    return f"{kind_label(kind)} from {plain_markdown(provider or _ROLE_PROVIDER)}"
 
 
 def tool_started_label(event: ToolStarted) -> str:
-    return f"{event.tool} · {_credential(event.credential_kind, event.provider)} · running…"
+    """A running card's title (Markdown): tools and providers can be named by an MCP server or configuration."""
+    return f"{plain_markdown(event.tool)} · {_credential(event.credential_kind, event.provider)} · running…"
 
 
 def tool_finished_label(event: ToolFinished) -> str:
-    """The card's title: tool, credential kind and provider, ok/failed, latency."""
+    """The card's title (Markdown): tool, credential kind and provider, ok/failed, latency."""
     outcome = "ok" if event.ok else "failed"
     credential = _credential(event.credential_kind, event.provider)
-    return f"{event.tool} · {credential} · {outcome} · {event.latency_ms:.0f} ms"
+    return f"{plain_markdown(event.tool)} · {credential} · {outcome} · {event.latency_ms:.0f} ms"
+
+
+def agent_error_text(error: AgentError) -> str:
+    """An agent error as Markdown: its code and message as text (a message can quote a service, a path, a name)."""
+    return f"{markdown_text(error.code)}: {markdown_text(error.message)}"
 
 
 def tool_details(event: ToolFinished) -> str:
     """Inside the card: the start of the result, and the credential's fingerprint (never its value)."""
-    lines = [f"Result: {markdown_text(unlinked(event.summary))}" if event.summary else "No result text."]
+    lines = [f"Result: {markdown_text(event.summary)}" if event.summary else "No result text."]
     if event.fingerprint:
         lines.append(f"Credential fingerprint: {code_span(event.fingerprint)}")
     return "  \n".join(lines)

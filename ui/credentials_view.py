@@ -57,7 +57,7 @@ _TIME_CLAIMS = frozenset({"exp", "iat", "nbf", "auth_time"})
 _AUTHORIZE_PATH = "/oauth2/authorize"
 _CALLBACK_PATH = "/oauth2/callback"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_MARKDOWN_SPECIALS = frozenset("\\`*_{}[]()<>#+-.!|~$:&=")
+_MARKDOWN_SPECIALS = frozenset("\\`*_{}[]()<>#+-.!|~$:&")
 
 Peek = Callable[[CredentialNeed], Credential | None]
 

@@ -37,6 +37,7 @@ from identity.signin import (
 )
 from identity.users import SignedInUser
 from ui.chrome import show_error
+from ui.credentials_view import markdown_text
 from ui.runtime import AppRuntime, get_runtime, secure_cookies
 from ui.sign_out import register_sign_out_hook, run_sign_out_hooks
 
@@ -278,13 +279,8 @@ def _awaiting_cookie(user: SignedInUser) -> None:
     state = auth_state()
     if not _cookie_pending(get_runtime(), state):
         st.rerun(scope="app")
-    st.info(f"Verified {_markdown_text(user.name)}: handing your browser its session cookie…",
+    st.info(f"Verified {markdown_text(user.name)}: handing your browser its session cookie…",
             icon=":material/hourglass_top:")
-
-
-def _markdown_text(text: str) -> str:
-    """`text` shown literally in Markdown (claims come from the identity provider)."""
-    return "".join(f"\\{c}" if c in "\\`*_{}[]()<>#+-.!|~$" else c for c in text)
 
 
 def _code(text: str) -> str:
@@ -309,7 +305,7 @@ def _expiry_countdown(user: SignedInUser) -> None:
 
 
 def _signed_in(user: SignedInUser) -> None:
-    st.success(f"Signed in as {_markdown_text(user.name)}", icon=":material/verified_user:")
+    st.success(f"Signed in as {markdown_text(user.name)}", icon=":material/verified_user:")
     st.markdown(f"**Issuer:** {_code(user.issuer)}  \n**Subject:** {_code(user.subject)}")
     _expiry_countdown(user)
     st.button("Sign out", key="signin_sign_out", icon=":material/logout:", on_click=sign_out)

@@ -14,6 +14,10 @@ CONSENT_LIFETIME_SECONDS = 600
 # at most this many per user: the registry never grows without bound (the sample's state maps did).
 KEEP_AFTER_EXPIRY_SECONDS = 600
 KEEP_PER_USER = 50
+# At most this many open at once per user: a new one beyond it ends the oldest ("superseded"), so a script on a
+# user's websocket pressing Connect in a loop holds a bounded number of live consents.
+OPEN_PER_USER = 20
+TOO_MANY_OPEN = "superseded: more than 20 consents were waiting at once"
 
 
 @dataclass(frozen=True)
@@ -55,8 +59,15 @@ class ConsentRegistry:
     def add(self, consent: PendingConsent) -> None:
         with self._changed:
             self._by_state[consent.state] = consent
+            self._supersede_beyond_limit(consent.owner)
             self._prune(consent.owner, consent.created_at)
             self._changed.notify_all()
+
+    def _supersede_beyond_limit(self, owner: tuple[str, str]) -> None:
+        waiting = sorted((c for c in self._by_state.values() if c.owner == owner and c.status == "pending"),
+                         key=lambda c: c.created_at)
+        for old in waiting[: max(0, len(waiting) - OPEN_PER_USER)]:
+            self._by_state[old.state] = replace(old, status="declined", detail=TOO_MANY_OPEN)
 
     def _prune(self, owner: tuple[str, str], now: float) -> None:
         """Drop long-expired consents (anyone's) and this user's oldest settled ones beyond the cap."""

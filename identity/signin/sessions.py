@@ -31,6 +31,8 @@ __all__ = ["APP_STATE_DIRNAME", "ATTEMPT_SECONDS", "EXPIRED_KEPT_SECONDS", "SESS
 SESSION_COOKIE = "aid_session"
 SIGNIN_COOKIE = "aid_signin"  # the pre-sign-in cookie: which browser started a sign-in
 ATTEMPT_SECONDS = 600.0       # how long a started sign-in may take (the sign-in server's forms included)
+# Every Login page view opens an attempt: a flood of page views keeps at most this many (the oldest go first).
+MAX_OPEN_ATTEMPTS = 10_000
 APP_STATE_DIRNAME = ".appstate"
 SESSIONS_FILE = "login_sessions.sqlite3"
 TICKET_SECONDS = 60.0
@@ -138,6 +140,8 @@ class LoginSessionStore:
         with self._lock:
             self._purge(now)
             self._db.execute("INSERT INTO attempts VALUES (?, NULL, ?)", (secret_hash(attempt), now + ATTEMPT_SECONDS))
+            self._db.execute("DELETE FROM attempts WHERE attempt_hash IN (SELECT attempt_hash FROM attempts ORDER BY "
+                             "expires_at DESC LIMIT -1 OFFSET ?)", (MAX_OPEN_ATTEMPTS,))
         return attempt
 
     def bind_attempt(self, attempt: str | None, browser: str, now: float) -> bool:

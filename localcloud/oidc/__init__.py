@@ -2,7 +2,8 @@
 
 `aliyun` stands in for signin.aliyun.com and oauth.aliyun.com (its clients are IMS applications);
 `dingtalk` is a DingTalk stand-in with one seeded demo app. Each realm serves, under `/oauth/{realm}/`:
-discovery, JWKS, the authorize/login/consent pages, token, userinfo, revoke and introspect.
+discovery, JWKS, the authorize/login/consent pages, token, userinfo, revoke, introspect and logout
+(RP-Initiated Logout). Wrong passwords are throttled per pending request and per user name (`throttle`).
 Authorization code with PKCE S256 only, plus client_credentials for confidential clients.
 """
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from localcloud.oidc.errors import InvalidScope
+from localcloud.oidc.redirects import below_prefix, same_origin
 from localcloud.services.ims import find_application, verify_app_secret
 from localcloud.store import Store, random_token
 from localcloud.urls import LocalUrls
@@ -39,12 +40,15 @@ class OAuthClient:
     account: str = ""
 
     def allows_redirect(self, uri: str) -> bool:
-        """Whether the authorization answer may be sent to `uri`."""
+        """Whether the authorization answer may be sent to `uri`: a registered URI exactly, or below the prefix."""
         if uri in self.redirect_uris:
             return True
-        prefix = self.redirect_prefix
-        return bool(prefix and uri.startswith(prefix) and len(uri) > len(prefix) and "#" not in uri
-                    and "/.." not in uri[len(prefix) - 1:])
+        return bool(self.redirect_prefix and below_prefix(uri, self.redirect_prefix))
+
+    def allows_post_logout_redirect(self, uri: str) -> bool:
+        """Whether RP-Initiated Logout may send the browser to `uri`: the origin of a registered redirect URI."""
+        registered = self.redirect_uris + ((self.redirect_prefix,) if self.redirect_prefix else ())
+        return same_origin(uri, registered)
 
     def grant_scopes(self, requested: tuple[str, ...] | None) -> tuple[str, ...]:
         """The scopes an authorization gets: the requested (all predefined) plus the required ones."""

@@ -17,6 +17,8 @@ Tree::
     └── InsufficientScope         403  insufficient_scope (RFC 6750, userinfo)
     AuthorizeRedirect             an OAuthError sent back to the client's redirect URI with its state
     BrowserError                  a page for the user: unknown client, untrusted redirect URI, stale form
+    ├── SignInBurnt               429  a pending sign-in had too many wrong passwords: start again
+    └── AccountThrottled          429  too many failures for this user name: wait `retry_after` seconds
 
 The wire code is a class attribute; the message never echoes a secret or a token.
 """
@@ -28,6 +30,7 @@ from urllib.parse import urlencode
 
 __all__ = [
     "AccessDenied",
+    "AccountThrottled",
     "AuthorizeRedirect",
     "BrowserError",
     "ConsentRequired",
@@ -39,6 +42,7 @@ __all__ = [
     "InvalidToken",
     "LoginRequired",
     "OAuthError",
+    "SignInBurnt",
     "UnauthorizedClient",
     "UnsupportedGrantType",
     "UnsupportedResponseType",
@@ -143,3 +147,20 @@ class BrowserError(Exception):
         self.title = title
         self.message = message
         self.status = status
+
+
+class SignInBurnt(BrowserError):
+    """A pending sign-in request that took too many wrong passwords: no later answer on it counts."""
+
+    def __init__(self) -> None:
+        super().__init__("Too many attempts", "Too many attempts: start the sign-in again from the application.",
+                         429)
+
+
+class AccountThrottled(BrowserError):
+    """Too many consecutive failures for one user name: every attempt waits `retry_after` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("Too many attempts", f"Too many attempts for this account: wait {retry_after} s, then "
+                         "try again.", 429)
+        self.retry_after = retry_after

@@ -14,7 +14,7 @@ from starlette.responses import HTMLResponse
 from localcloud.oidc.clients import OAuthClient
 from localcloud.oidc.users import DEFAULT_DEMO_PASSWORD, DemoUser
 
-__all__ = ["PAGE_HEADERS", "consent_page", "error_page", "login_page"]
+__all__ = ["PAGE_HEADERS", "consent_page", "error_page", "login_page", "signed_out_page"]
 
 PAGE_HEADERS = {
     "Cache-Control": "no-store", "Pragma": "no-cache", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
@@ -41,7 +41,8 @@ def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _document(realm: str, title: str, body: str, status: int) -> HTMLResponse:
+def _document(realm: str, title: str, body: str, status: int,
+              headers: dict[str, str] | None = None) -> HTMLResponse:
     brand = _BRANDS[realm]
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -54,7 +55,7 @@ box-shadow:0 1px 4px rgba(0,0,0,.12);border-top:4px solid {_e(brand.accent)}">
 <h1 style="font-size:1.3rem;margin:.2rem 0 1rem">{_e(title)}</h1>
 {body}
 </div></body></html>"""
-    return HTMLResponse(page, status_code=status, headers=PAGE_HEADERS)
+    return HTMLResponse(page, status_code=status, headers={**PAGE_HEADERS, **(headers or {})})
 
 
 def _button(realm: str, label: str, value: str, primary: bool) -> str:
@@ -65,9 +66,17 @@ def _button(realm: str, label: str, value: str, primary: bool) -> str:
             f'border-radius:4px;font-size:1rem;cursor:pointer;margin-right:.5rem">{_e(label)}</button>')
 
 
-def error_page(realm: str, title: str, message: str, status: int = 400) -> HTMLResponse:
+def error_page(realm: str, title: str, message: str, status: int = 400,
+               headers: dict[str, str] | None = None) -> HTMLResponse:
     """A page telling the user what went wrong and what to do."""
-    return _document(realm, title, f'<p style="line-height:1.5">{_e(message)}</p>', status)
+    return _document(realm, title, f'<p style="line-height:1.5">{_e(message)}</p>', status, headers)
+
+
+def signed_out_page(realm: str) -> HTMLResponse:
+    """The end of RP-Initiated Logout when there is no (allowed) place to send the browser back to."""
+    product = _BRANDS[realm].product
+    return _document(realm, "You are signed out", f'<p style="line-height:1.5">You are signed out of {_e(product)} '
+                     "in this browser. You can close this window.</p>", 200)
 
 
 def _demo_hint(users: list[DemoUser], password_is_default: bool) -> str:

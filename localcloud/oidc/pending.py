@@ -1,8 +1,10 @@
 """State between the sign-in pages: pending authorization requests and per-realm sign-in sessions.
 
 A pending request is found by an unguessable id carried in the forms, and is bound to the browser that
-started it by a short-lived HttpOnly cookie: a copied form or link is useless in another browser.
-The sign-in session cookie lets a second authorization skip the password (consent is still asked).
+started it by a short-lived HttpOnly cookie: a copied form or link is useless in another browser. It counts
+the password attempts made on it: after `MAX_REQUEST_FAILURES` it is burnt, and no later answer counts.
+The sign-in session cookie lets a second authorization skip the password (consent is still asked); it lasts
+until the browser closes, the server forgets it after `SESSION_SECONDS`, and sign-out ends it.
 Both cookies are stored only as SHA-256 hashes, so a copy of the store cannot replay them.
 """
 
@@ -15,12 +17,13 @@ import secrets
 from dataclasses import asdict, dataclass, replace
 
 from localcloud.oidc.authorization import AuthorizationRequest
-from localcloud.oidc.errors import BrowserError
+from localcloud.oidc.errors import BrowserError, SignInBurnt
 from localcloud.oidc.realm import Realm
+from localcloud.oidc.throttle import MAX_REQUEST_FAILURES
 
 __all__ = ["BINDING_COOKIE", "PENDING_SECONDS", "SESSION_COOKIE", "SESSION_SECONDS", "PendingAuthorization",
-           "SignInSession", "begin", "browser_binding", "current_session", "finish", "load_bound",
-           "open_session", "signed_in"]
+           "SignInSession", "begin", "browser_binding", "count_attempt", "current_session", "end_session", "finish",
+           "load_bound", "open_session", "signed_in"]
 
 PENDING_SECONDS = 600
 SESSION_SECONDS = 8 * 3600
@@ -48,9 +51,14 @@ class PendingAuthorization:
     created_at: float
     sub: str | None = None  # set once the user is known (password, or an existing session)
     auth_time: float | None = None
+    failures: int = 0  # password attempts that failed (or are being checked right now)
 
     def expired(self, now: float) -> bool:
         return now > self.created_at + PENDING_SECONDS
+
+    @property
+    def burnt(self) -> bool:
+        return self.failures >= MAX_REQUEST_FAILURES
 
 
 @dataclass(frozen=True)
@@ -77,27 +85,46 @@ def begin(realm: Realm, request: AuthorizationRequest, binding: str,
     return pending
 
 
-def load_bound(realm: Realm, pending_id: str, binding: str | None) -> PendingAuthorization:
-    """The pending request, if it is alive and this browser started it; otherwise a page saying why."""
+def _stored(realm: Realm, pending_id: str) -> PendingAuthorization:
     doc = realm.store.get(_PENDING_KIND, realm.name, pending_id) if pending_id else None
     if doc is None:
         raise BrowserError("Sign-in request not found", "This sign-in page is no longer valid (it was already used "
                            "or never existed). Go back to the application and start signing in again.")
-    pending = PendingAuthorization(**{**doc, "scopes": tuple(doc["scopes"])})
+    return PendingAuthorization(**{**doc, "scopes": tuple(doc["scopes"])})
+
+
+def load_bound(realm: Realm, pending_id: str, binding: str | None) -> PendingAuthorization:
+    """The pending request, if it is alive and this browser started it; otherwise a page saying why."""
+    pending = _stored(realm, pending_id)
     if not binding or not hmac.compare_digest(_digest(binding), pending.binding):
         raise BrowserError("Sign-in started in another browser", "This sign-in page belongs to another browser "
                            "session (or its cookie expired). Start signing in again from the application.")
     if pending.expired(realm.now):
         raise BrowserError("Sign-in request expired", f"Sign-in pages are valid for {PENDING_SECONDS // 60} "
                            "minutes. Go back to the application and start signing in again.")
+    if pending.burnt:
+        raise SignInBurnt()
     return pending
 
 
-def signed_in(realm: Realm, pending: PendingAuthorization, sub: str, auth_time: float) -> PendingAuthorization:
-    """The pending request with its user now known."""
-    updated = replace(pending, sub=sub, auth_time=auth_time)
-    realm.store.replace(_PENDING_KIND, realm.name, pending.id, asdict(updated))
-    return updated
+def count_attempt(realm: Realm, pending_id: str) -> PendingAuthorization:
+    """Count a password attempt as failed before it is checked, so parallel posts cannot all slip under the limit
+    (`signed_in` takes it back). SignInBurnt when the request already had its last try. Hold the store's lock."""
+    pending = _stored(realm, pending_id)  # read again: another post may have counted since the page loaded it
+    if pending.burnt:
+        raise SignInBurnt()
+    counted = replace(pending, failures=pending.failures + 1)
+    realm.store.replace(_PENDING_KIND, realm.name, pending_id, asdict(counted))
+    return counted
+
+
+def signed_in(realm: Realm, pending_id: str, sub: str, auth_time: float) -> PendingAuthorization:
+    """The pending request with its user now known, and its successful attempt no longer counted as failed."""
+    with realm.store.locked():
+        pending = _stored(realm, pending_id)
+        updated = replace(pending, sub=sub, auth_time=auth_time, failures=max(0, pending.failures - 1))
+        realm.store.replace(_PENDING_KIND, realm.name, pending_id, asdict(updated))
+        return updated
 
 
 def finish(realm: Realm, pending: PendingAuthorization) -> bool:
@@ -111,6 +138,18 @@ def open_session(realm: Realm, sub: str) -> str:
     session = SignInSession(sub=sub, auth_time=realm.now, expires_at=realm.now + SESSION_SECONDS)
     realm.store.insert(_SESSION_KIND, realm.name, _digest(cookie), asdict(session))
     return cookie
+
+
+def end_session(realm: Realm, cookie: str | None, binding: str | None) -> None:
+    """Sign-out: forget the sign-in session this cookie names, and the browser's pending requests (a consent page
+    left open would otherwise still answer as the signed-out user)."""
+    if cookie and _COOKIE_VALUE.fullmatch(cookie):
+        realm.store.delete(_SESSION_KIND, realm.name, _digest(cookie))
+    if binding and _COOKIE_VALUE.fullmatch(binding):
+        bound = _digest(binding)
+        for doc in realm.store.list(_PENDING_KIND, realm.name):
+            if hmac.compare_digest(doc["binding"], bound):
+                realm.store.delete(_PENDING_KIND, realm.name, doc["id"])
 
 
 def current_session(realm: Realm, cookie: str | None) -> SignInSession | None:

@@ -10,7 +10,7 @@ from localcloud.oidc.errors import InvalidClient, InvalidToken, OAuthError
 from localcloud.oidc.pages import PAGE_HEADERS
 from localcloud.oidc.realm import Realm
 
-__all__ = ["NO_STORE", "oauth_error", "redirect", "set_realm_cookie", "token_json"]
+__all__ = ["NO_STORE", "clear_realm_cookie", "oauth_error", "redirect", "set_realm_cookie", "token_json"]
 
 # RFC 6749 §5.1: token responses must not be cached.
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -32,12 +32,17 @@ def oauth_error(realm: Realm, error: OAuthError) -> JSONResponse:
     return JSONResponse(error.as_json(), status_code=error.status, headers=headers)
 
 
-def redirect(location: str) -> RedirectResponse:
-    """A 302 (to the client's redirect URI) that is never cached and leaks no referrer."""
-    return RedirectResponse(location, status_code=302, headers=PAGE_HEADERS)
+def redirect(location: str, status: int = 302) -> RedirectResponse:
+    """A redirect (302 to the client's redirect URI) that is never cached and leaks no referrer."""
+    return RedirectResponse(location, status_code=status, headers=PAGE_HEADERS)
 
 
-def set_realm_cookie(realm: Realm, response: Response, name: str, value: str, max_age: int) -> None:
-    """An HttpOnly, SameSite=Lax cookie scoped to the realm's pages."""
+def set_realm_cookie(realm: Realm, response: Response, name: str, value: str, max_age: int | None) -> None:
+    """An HttpOnly, SameSite=Lax cookie scoped to the realm's pages; `max_age=None` lasts until the browser closes."""
     response.set_cookie(name, value, max_age=max_age, path=realm.cookie_path, httponly=True, samesite="lax",
                         secure=realm.secure_cookies)
+
+
+def clear_realm_cookie(realm: Realm, response: Response, name: str) -> None:
+    """Make the browser drop a realm cookie (Max-Age=0, with the attributes it was set with)."""
+    response.delete_cookie(name, path=realm.cookie_path, httponly=True, samesite="lax", secure=realm.secure_cookies)

@@ -15,6 +15,7 @@ from localcloud.oidc.handlers.consent import show_consent, submit_consent
 from localcloud.oidc.handlers.discovery import show_discovery, show_jwks
 from localcloud.oidc.handlers.introspect import introspect
 from localcloud.oidc.handlers.login import show_login, submit_login
+from localcloud.oidc.handlers.logout import end_session_endpoint
 from localcloud.oidc.handlers.revoke import revoke
 from localcloud.oidc.handlers.token import token
 from localcloud.oidc.handlers.userinfo import userinfo
@@ -39,6 +40,7 @@ _ENDPOINTS: list[tuple[str, Handler, list[str]]] = [
     ("/userinfo", userinfo, ["GET", "POST"]),
     ("/revoke", revoke, ["POST"]),
     ("/introspect", introspect, ["POST"]),
+    ("/logout", end_session_endpoint, ["GET", "POST"]),
 ]
 
 
@@ -57,7 +59,7 @@ async def _read_body(request: Request) -> bytes | None:
 
 
 def oidc_routes(store: Store, clock: Callable[[], float], urls: Callable[[], LocalUrls]) -> list[Route]:
-    """Discovery, JWKS, authorize/login/consent pages, token, userinfo, revoke and introspect per realm."""
+    """Discovery, JWKS, authorize/login/consent/logout pages, token, userinfo, revoke and introspect per realm."""
     ensure_demo_users(store)  # seeded at first start, so the first login page already lists them
 
     def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:

@@ -129,9 +129,9 @@ def test_not_provisioned_asks_for_setup():
 
 def test_outside_text_is_shown_literally_in_markdown():
     result = view.error_result(CloudError("Bad`Code", "see [this](https://evil.example) **now**"))
-    assert result.message == "`Bad'Code`: see \\[this\\]\\(https\\://evil\\.example\\) \\*\\*now\\*\\*"
+    assert result.message == "`Bad'Code`: see \\[this\\]\\(https\\:\u2060//evil\\.example\\) \\*\\*now\\*\\*"
     caption = view.sign_in_caption("[Alice](https://evil.example)", "sub`x", NOW + 60, NOW)
-    assert caption.startswith("**\\[Alice\\]\\(https\\://evil\\.example\\)** (`sub'x`)")
+    assert caption.startswith("**\\[Alice\\]\\(https\\:\u2060//evil\\.example\\)** (`sub'x`)")
     assert "](" not in view.consent_caption(dataclasses.replace(_consent(MCP), provider="[x](y)"), NOW)
 
 

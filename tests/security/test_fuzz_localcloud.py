@@ -43,6 +43,7 @@ from starlette.routing import Mount, Route
 
 import localcloud
 from localcloud.app import CONTROL_TOKEN_HEADER, build_app
+from localcloud.hosts import is_loopback_host
 from localcloud.resources import DEMO_DOCUMENT_ID, sign_schedule_request
 from localcloud.rpc.service import Service
 from localcloud.rpc.signing import rpc_v2_signature, sign_acs3
@@ -342,6 +343,9 @@ def _v2_query(cloud: localcloud.LocalCloud, service: Service, action: str, pairs
 def check_acs_error(response: httpx.Response, *, signed: bool) -> dict[str, Any]:
     """Alibaba Cloud's OpenAPI answer: JSON with RequestId (also in x-acs-request-id); Code and Message on errors."""
     no_server_error(response)
+    if response.status_code == 421:  # a non-loopback Host never reaches the front (localcloud/hosts.py)
+        assert not is_loopback_host(response.request.headers.get("host", "")), response.text
+        return {}
     body = response.json()
     assert isinstance(body, dict) and body.get("RequestId") == response.headers.get("x-acs-request-id"), body
     if response.status_code >= 400:

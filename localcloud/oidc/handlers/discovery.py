@@ -30,6 +30,8 @@ def discovery_document(realm: Realm) -> dict[str, Any]:
         "userinfo_endpoint": endpoint(realm.name, "userinfo"),
         "revocation_endpoint": endpoint(realm.name, "revoke"),
         "introspection_endpoint": endpoint(realm.name, "introspect"),
+        # RP-Initiated Logout: a browser page, so on the public base like the authorize page.
+        "end_session_endpoint": f"{realm.issuer}/logout",
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],

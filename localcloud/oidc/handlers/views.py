@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from localcloud.oidc.clients import OAuthClient
-from localcloud.oidc.errors import BrowserError, InvalidRequest
+from localcloud.oidc.errors import AccountThrottled, BrowserError, InvalidRequest
 from localcloud.oidc.forms import parse_form
 from localcloud.oidc.pages import consent_page, error_page, login_page
 from localcloud.oidc.pending import BINDING_COOKIE, PendingAuthorization, load_bound
@@ -17,8 +17,9 @@ __all__ = ["browser_form", "client_of", "consent_view", "login_view", "page_for"
 
 
 def page_for(realm: Realm, error: BrowserError) -> Response:
-    """The error page for a BrowserError."""
-    return error_page(realm.name, error.title, error.message, error.status)
+    """The error page for a BrowserError (with `Retry-After` when the user must wait)."""
+    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, AccountThrottled) else None
+    return error_page(realm.name, error.title, error.message, error.status, headers)
 
 
 def browser_form(request: Request, body: bytes) -> dict[str, str]:
