@@ -106,11 +106,15 @@ def _wait(url: str, process: subprocess.Popen[bytes], started: float) -> float:
 
 
 async def _first_script_run(port: int) -> None:
-    """Open a session as the browser does and wait until the default page's script run finishes."""
+    """Open a session as the browser does (its origin, and the XSRF token the health check hands it, which the app
+    requires) and wait until the default page's script run finishes."""
     request = BackMsg()
     request.rerun_script.query_string = ""
     request.rerun_script.page_script_hash = ""
-    async with websockets.connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"],
+    origin = f"http://127.0.0.1:{port}"
+    xsrf = httpx.get(f"{origin}/_stcore/health", trust_env=False, timeout=5).cookies.get("_streamlit_xsrf", "")
+    async with websockets.connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit", xsrf],
+                                  origin=origin, additional_headers={"Cookie": f"_streamlit_xsrf={xsrf}"},
                                   max_size=None, proxy=None) as socket:
         await socket.send(request.SerializeToString())
         while True:

@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import anyio
 import streamlit as st
@@ -27,13 +28,15 @@ from identity.broker import CredentialBroker
 from identity.clients import Clients
 from identity.cloud import CloudTarget, connect
 from identity.errors import IdentityError, SettingsError
+from identity.provision import read_config
 from identity.settings import Settings, load_settings
-from identity.signin import APP_STATE_DIRNAME, LoginSessionStore, request_user
+from identity.signin import APP_STATE_DIRNAME, LoginSessionStore, OidcProvider, request_user
 from identity.users import SignedInUser
 from web import HostAllowlist, host_allowlist
 
 __all__ = ["AppRuntime", "app_state_dir", "app_url", "build_runtime", "chat_store", "consent_user", "current_broker",
-           "get_runtime", "host_names", "local_cloud_url", "login_sessions", "reset_runtime", "runtime_lifespan",
+           "get_runtime", "host_names", "local_cloud_url", "login_sessions", "provider_logout_url", "reset_runtime",
+           "runtime_lifespan",
            "secure_cookies", "xsrf_check"]
 
 _LOG = logging.getLogger(__name__)
@@ -191,3 +194,24 @@ def xsrf_check() -> Callable[[str | None, str | None], bool] | None:
     from streamlit.web.server.starlette.starlette_app_utils import validate_xsrf_token
 
     return validate_xsrf_token if is_xsrf_enabled() else None
+
+
+def provider_logout_url() -> str | None:
+    """Where `/auth/logout` sends the browser next: the sign-in server's `end_session_endpoint` with this app's
+    client id and its URL to come back to, or None when the discovery document names no such endpoint (then the
+    sign-in server's session outlives the app's: README says what a shared computer needs)."""
+    try:
+        runtime = get_runtime()
+        client_id = read_config(runtime.settings.config_json).get("inbound_app_id")
+        endpoint = _oidc_provider(runtime.target.oauth_discovery_url).metadata().document.get("end_session_endpoint")
+    except IdentityError:
+        return None
+    if not client_id or not isinstance(endpoint, str) or not endpoint.startswith(("https://", "http://")):
+        return None
+    query = urlencode({"client_id": client_id, "post_logout_redirect_uri": f"{runtime.settings.app_url}/"})
+    return f"{endpoint}?{query}"
+
+
+@functools.lru_cache(maxsize=2)
+def _oidc_provider(discovery_url: str) -> OidcProvider:
+    return OidcProvider(discovery_url)

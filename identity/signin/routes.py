@@ -90,13 +90,17 @@ async def _store(sessions: Sessions) -> LoginSessionStore | None:
 
 def signin_routes(sessions: Sessions, *, secure: Callable[[], bool] = lambda: False,
                   clock: Callable[[], float] = time.time,
-                  on_sign_out: Callable[[SignedInUser], None] = lambda user: None) -> list[Route]:
+                  on_sign_out: Callable[[SignedInUser], None] = lambda user: None,
+                  end_session: Callable[[], str | None] = lambda: None) -> list[Route]:
     """`GET /auth/begin?attempt=…`, `GET /auth/session?ticket=…`, `GET /auth/logout` and `GET /oauth2callback`.
 
     `sessions()` returns the login session store (None when the app has none: a bad setting); `secure()`
     says whether cookies get `Secure` (the app is served over https); `on_sign_out(user)` runs when
     `/auth/logout` ends a live session, so a sign-out from a typed URL or another tab drops what the app
-    holds for the user just as the Login page's button does.
+    holds for the user just as the Login page's button does; `end_session()` is the sign-in server's RP-initiated
+    logout URL (OpenID Connect RP-Initiated Logout 1.0), or None when its discovery names none: `/auth/logout`
+    then sends the browser there, so the sign-in server's own session ends too and the next person at this browser
+    is asked for a password.
     """
 
     async def begin(request: Request) -> Response:
@@ -138,8 +142,11 @@ def signin_routes(sessions: Sessions, *, secure: Callable[[], bool] = lambda: Fa
             await anyio.to_thread.run_sync(store.delete, session_id)
             if user is not None:
                 await anyio.to_thread.run_sync(on_sign_out, user)
-        # A person who typed the URL goes back to the app; the Login page's <img> just needs the header.
-        response: Response = (RedirectResponse("/", status_code=303)
+        # On to the sign-in server's logout (an <img> follows it too: same origin in local mode, through `/lc`); else
+        # a person who typed the URL goes back to the app, and the Login page's <img> just needs the header.
+        provider_logout = await anyio.to_thread.run_sync(end_session)
+        response: Response = (RedirectResponse(provider_logout, status_code=303) if provider_logout
+                              else RedirectResponse("/", status_code=303)
                               if request.headers.get("sec-fetch-dest") == "document" else Response(status_code=204))
         response.headers.update(_NO_STORE)
         response.headers["Set-Cookie"] = clear_cookie_header(secure=secure())

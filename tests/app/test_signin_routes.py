@@ -193,3 +193,15 @@ def test_request_user_reads_the_cookie_for_other_app_routes(store):
 
     assert request_user(store, with_cookie, NOW) == _alice()
     assert request_user(store, without, NOW) is None
+
+
+def test_logout_goes_on_to_the_sign_in_servers_logout_when_it_has_one(store):
+    provider_logout = "http://testserver/lc/oauth/aliyun/logout?client_id=app&post_logout_redirect_uri=x"
+    app = Starlette(routes=signin_routes(lambda: store, clock=lambda: NOW, end_session=lambda: provider_logout))
+    session_id = store.create(_alice(), NOW)
+
+    for dest in ("image", "document"):  # the Login page's <img>, and a typed URL
+        response = _get(app, "/auth/logout", headers={"Cookie": f"aid_session={session_id}", "Sec-Fetch-Dest": dest})
+        assert response.status_code == 303 and response.headers["location"] == provider_logout
+        assert "Max-Age=0" in response.headers["set-cookie"]
+    assert store.lookup(session_id, NOW).user is None

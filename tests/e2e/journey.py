@@ -194,9 +194,10 @@ def _route(path: str) -> Callable[[Response], bool]:
     return lambda response: urlsplit(response.url).path == path
 
 
-def sign_in(page: Page, user: DemoUser) -> None:
+def sign_in(page: Page, user: DemoUser, *, asks_password: bool = False) -> None:
     """Login → the streamlit-oauth popup → localcloud's login and consent forms → signed in as `user`, and the
-    browser holds the login cookie (the page has it set by loading `/auth/session` once it shows the user)."""
+    browser holds the login cookie (the page has it set by loading `/auth/session` once it shows the user).
+    `asks_password`: the sign-in server must not remember anyone (a sign-out ended its session too)."""
     open_page(page, "Login")
     sign_in_button = page.frame_locator(SIGN_IN_FRAME).first.get_by_role("button", name=SIGN_IN_BUTTON)
     expect(sign_in_button).to_be_visible(timeout=TIMEOUT_MS)
@@ -204,6 +205,9 @@ def sign_in(page: Page, user: DemoUser) -> None:
     with page.expect_response(_route("/auth/session"), timeout=TIMEOUT_MS) as cookie_set:
         with page.expect_popup(timeout=TIMEOUT_MS) as popup:
             sign_in_button.click()
+        if asks_password:
+            expect(popup.value.locator(USERNAME)).to_be_visible(timeout=TIMEOUT_MS)
+            expect(popup.value.locator(APPROVE)).to_have_count(0)
         approve_at_provider(popup.value, user)
         expect_signed_in(page, user)
     assert cookie_set.value.status == 204

@@ -183,7 +183,7 @@ def _sign_out_then_the_next_user(page: Page, previous: j.DemoUser, user: j.DemoU
     j.sign_out(page)
     j.open_page(page, "Credentials")
     expect(page.locator(j.MAIN).get_by_text("Please sign in to use this page.")).to_be_visible()
-    j.sign_in(page, user)  # the provider still remembers `previous`: the helper switches user there
+    j.sign_in(page, user, asks_password=True)  # the sign-out ended the sign-in server's session too
     _sees_nothing_of(page, previous, first_visit=False)
 
 
@@ -262,7 +262,7 @@ def test_two_users_journey_from_provision_to_clear(app_server: AppServer, browsi
     with steps("bob sees Setup read-only; alice, the administrator, signs in again: Setup → Clear, confirmed"):
         _setup_is_read_only_for(alice)
         j.sign_out(alice)
-        j.sign_in(alice, j.ALICE)
+        j.sign_in(alice, j.ALICE, asks_password=True)
         _clear_removes_everything(alice, app_server, resources)
     browsing.write("steps.txt", steps.report() + "\n")
     print(f"\n{steps.report()}\nscreenshots: {browsing.artifacts}")
