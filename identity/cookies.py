@@ -8,11 +8,13 @@ another port or subdomain of the same host cannot plant or overwrite it. Plain h
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 
-__all__ = ["HOST_PREFIX", "clear_cookie", "cookie_name", "read_cookie", "set_cookie"]
+__all__ = ["HOST_PREFIX", "browser_secret", "clear_cookie", "cookie_name", "read_cookie", "set_cookie"]
 
 HOST_PREFIX = "__Host-"
+_MAX_SECRET_CHARS = 128  # ours are 43; anything longer is not ours
 
 
 def cookie_name(base: str, *, secure: bool) -> str:
@@ -35,3 +37,10 @@ def clear_cookie(base: str, *, secure: bool) -> str:
 def read_cookie(cookies: Mapping[str, str], base: str, *, secure: bool) -> str | None:
     """The cookie's value as this deployment names it (over https an unprefixed look-alike is ignored)."""
     return cookies.get(cookie_name(base, secure=secure)) or None
+
+
+def browser_secret(cookies: Mapping[str, str], base: str, *, secure: bool) -> str:
+    """The random value a browser holds in this binding cookie, or a fresh 256-bit one when it holds none (one
+    value serves all of a browser's tabs, so a second tab's flow does not void the first's)."""
+    value = read_cookie(cookies, base, secure=secure)
+    return value if value and len(value) <= _MAX_SECRET_CHARS else secrets.token_urlsafe(32)

@@ -19,9 +19,9 @@ from starlette.routing import Route
 
 from identity.broker.broker import CredentialBroker
 from identity.broker.errors import ConsentError
-from identity.cookies import read_cookie, set_cookie
+from identity.cookies import browser_secret, read_cookie, set_cookie
 from identity.errors import IdentityError
-from identity.signin.sealing import new_secret, secret_hash
+from identity.signin.sealing import secret_hash
 from identity.users import SignedInUser
 
 __all__ = ["CONSENT_AUTHORIZE_PATH", "CONSENT_COOKIE", "CONSENT_RETURN_PATH", "authorize_link", "consent_routes"]
@@ -47,7 +47,7 @@ def authorize_link(app_url: str, state: str) -> str:
 def _browser(request: Request, secure: bool) -> str:
     """What the broker keeps of this browser's consent cookie: its hash ("" when it has none)."""
     value = read_cookie(request.cookies, CONSENT_COOKIE, secure=secure)
-    return secret_hash(value) if value and len(value) <= 128 else ""
+    return secret_hash(value) if value else ""
 
 
 def _page(title: str, message: str, status: int, app_url: str) -> HTMLResponse:
@@ -64,16 +64,20 @@ def consent_routes(user_of: UserLookup, broker_of: Callable[[], CredentialBroker
     """The two routes, given how to find the browser's signed-in user, the process's broker, the app's URL and
     whether cookies get `Secure` (https)."""
 
+    async def signed_in(request: Request, state: str) -> SignedInUser | None:
+        """The browser's user; without one, the consent the state names ends (its link reached a stranger)."""
+        user = await run_in_threadpool(user_of, request)
+        if user is None and state:
+            await run_in_threadpool(broker_of().note_unsigned_return, state)
+        return user
+
     async def authorize(request: Request) -> Response:
         state, home = request.query_params.get("state", ""), app_url()
-        user = await run_in_threadpool(user_of, request)
+        user = await signed_in(request, state)
         if user is None:
-            if state:
-                await run_in_threadpool(broker_of().note_unsigned_return, state)
             return _page("Sign in first", "Authorize works only in the browser where you are signed in to the app, "
                          "for a consent you started. Nothing was sent to the provider.", 401, home)
-        value = read_cookie(request.cookies, CONSENT_COOKIE, secure=secure())
-        value = value if value and len(value) <= 128 else new_secret()  # one cookie serves the browser's consents
+        value = browser_secret(request.cookies, CONSENT_COOKIE, secure=secure())
         try:
             consent = await run_in_threadpool(broker_of().authorize_consent, user, state, secret_hash(value))
         except ConsentError as error:
@@ -87,10 +91,8 @@ def consent_routes(user_of: UserLookup, broker_of: Callable[[], CredentialBroker
         query, home = request.query_params, app_url()
         state = query.get("state", "")
         session_uri = query.get("session_uri") or query.get("session_id")
-        user = await run_in_threadpool(user_of, request)
+        user = await signed_in(request, state)
         if user is None:
-            if state:
-                await run_in_threadpool(broker_of().note_unsigned_return, state)
             return _page("Sign in first", "This consent returned to a browser that is not signed in to the app, "
                          "so nothing was completed. Sign in, then ask the agent again.", 401, home)
         if not state:

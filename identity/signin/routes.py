@@ -20,9 +20,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from identity.cookies import clear_cookie, read_cookie, set_cookie
+from identity.cookies import browser_secret, clear_cookie, read_cookie, set_cookie
 from identity.errors import IdentityError
-from identity.signin.sealing import new_secret
 from identity.signin.sessions import ATTEMPT_SECONDS, SESSION_COOKIE, SIGNIN_COOKIE, LoginSessionStore
 from identity.users import SignedInUser
 
@@ -103,14 +102,20 @@ def signin_routes(sessions: Sessions, *, secure: Callable[[], bool] = lambda: Fa
     is asked for a password.
     """
 
-    async def begin(request: Request) -> Response:
+    async def cookie_store(request: Request, refusal: str) -> LoginSessionStore | Response:
+        """The store for a cookie route, or the answer that refuses it (bad settings; not the app's own page)."""
         store = await _store(sessions)
         if store is None:
             return _plain(503, "Sign-in is not available: the app's settings are invalid.")
         if not _fetched_from(request, _COOKIE_FETCH_SITES):
-            return _plain(403, "A sign-in is only started by the app's own Login page.")
-        # One pre-sign-in cookie per browser, shared by its tabs: a second tab's sign-in must not void the first's.
-        browser = read_cookie(request.cookies, SIGNIN_COOKIE, secure=secure()) or new_secret()
+            return _plain(403, refusal)
+        return store
+
+    async def begin(request: Request) -> Response:
+        store = await cookie_store(request, "A sign-in is only started by the app's own Login page.")
+        if isinstance(store, Response):
+            return store
+        browser = browser_secret(request.cookies, SIGNIN_COOKIE, secure=secure())
         attempt = request.query_params.get("attempt")
         if not await anyio.to_thread.run_sync(store.bind_attempt, attempt, browser, clock()):
             return _plain(404, "This sign-in attempt is unknown, expired or already started in another browser.")
@@ -118,11 +123,9 @@ def signin_routes(sessions: Sessions, *, secure: Callable[[], bool] = lambda: Fa
         return Response(status_code=204, headers={**_NO_STORE, "Set-Cookie": cookie})
 
     async def open_session(request: Request) -> Response:
-        store = await _store(sessions)
-        if store is None:
-            return _plain(503, "Sign-in is not available: the app's settings are invalid.")
-        if not _fetched_from(request, _COOKIE_FETCH_SITES):
-            return _plain(403, "A login cookie is only handed out to the app's own pages.")
+        store = await cookie_store(request, "A login cookie is only handed out to the app's own pages.")
+        if isinstance(store, Response):
+            return store
         ticket, browser = request.query_params.get("ticket"), read_cookie(request.cookies, SIGNIN_COOKIE,
                                                                           secure=secure())
         session_id = await anyio.to_thread.run_sync(store.redeem_ticket, ticket, browser, clock())

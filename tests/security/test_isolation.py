@@ -5,8 +5,9 @@ for real, then, all in parallel on a ThreadPoolExecutor, runs two chat turns thr
 shared CredentialBroker and one shared ChatStore, as the app does: a turn that calls all six tools (API key,
 STS for schedule and OSS, OAuth2 for time and DingTalk with consent approved by the user's own scripted
 browser, and the MCP server's tools), then a turn that reads their DingTalk document back. While a user's
-consent is open, the next user in the ring tries to complete it (at the broker, and straight at the data
-plane with their own ID token) and must be refused. Afterwards every cache entry, OAuth2 token, STS session,
+consent is open, the next user in the ring tries to complete it straight at the data plane with their own ID
+token, and once the owner completed it, replays the return at the broker (with the owner's browser binding): both
+must be refused. Afterwards every cache entry, OAuth2 token, STS session,
 chat row, activity entry and pending consent is checked against its owner; the figures (calls made, crossings
 found) go to `test-artifacts/security/isolation.json`.
 """
@@ -47,6 +48,7 @@ from identity.broker.cache import CacheKey
 from identity.clients import Clients
 from identity.cloud import connect
 from identity.errors import CloudError
+from identity.signin.sealing import new_secret, secret_hash
 from identity.users import SignedInUser
 from localcloud.oidc.users import USERS_ENV
 from tests.agent.conftest import World, app_settings, run, sign_in, turn
@@ -173,26 +175,30 @@ def _session(crowd: Crowd, browsers: ThreadPoolExecutor, username: str) -> Sessi
 
 
 def _approve_under_attack(crowd: Crowd, owner: str, consent: ConsentNeeded) -> Intrusion:
-    """The owner's browser approves at the provider; before the owner's return reaches the app, the next user
-    tries to complete it, through the app's broker and directly at the data plane; then the owner completes."""
+    """The owner presses Authorize (binding the consent to their browser) and approves at the provider; before the
+    owner's return reaches the app, the next user tries to complete it straight at the data plane; then the owner
+    completes it, and the next user replays the return at the app's broker. (An attempt at the app while the
+    consent is open would end it for good, which the consent-binding tests prove; here the owner's turn goes on.)"""
+    cookie_hash = secret_hash(new_secret())
+    authorization_url = crowd.broker.authorize_consent(crowd.user(owner), consent.state, cookie_hash).authorization_url
     browser = Browser()
     try:
-        landed = browser.sign_in_and_decide(browser.get(consent.authorization_url), owner, "demo", "approve",
+        landed = browser.sign_in_and_decide(browser.get(authorization_url), owner, "demo", "approve",
                                             crowd.world.settings.consent_return_url)
     finally:
         browser.close()
     back = query_of(landed)
     intruder = USERS[(USERS.index(owner) + 1) % len(USERS)]
     intrusion = Intrusion(owner, intruder, consent.provider)
+    intrusion.cloud_code = _complete_at_the_cloud(crowd, back["session_uri"], crowd.user(intruder))
+    crowd.broker.complete_consent(crowd.user(owner), back["state"], back["session_uri"], cookie_hash)
     try:
-        crowd.broker.complete_consent(crowd.user(intruder), back["state"], back["session_uri"])
+        crowd.broker.complete_consent(crowd.user(intruder), back["state"], back["session_uri"], cookie_hash)
         intrusion.app_outcome = "completed"
     except ConsentError as refused:
         intrusion.app_outcome = f"refused {refused.status}"
     except CloudError as error:  # the broker let it through and only the data plane stopped it
         intrusion.app_outcome = f"sent to the cloud: {error.code}"
-    intrusion.cloud_code = _complete_at_the_cloud(crowd, back["session_uri"], crowd.user(intruder))
-    crowd.broker.complete_consent(crowd.user(owner), back["state"], back["session_uri"])
     return intrusion
 
 

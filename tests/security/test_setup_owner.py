@@ -21,6 +21,7 @@ from identity.provision import SetupAccess, setup_access
 from identity.settings import load_settings
 from identity.users import SignedInUser
 from tests.app.test_setup_page import PAGE, signed_in
+from tests.security.fault_support import provisioned_app
 from tests.support import local_app_env
 from ui.runtime import get_runtime, reset_runtime
 
@@ -32,10 +33,8 @@ CLOUD_KEYS = {"AGENT_IDENTITY_MODE": "cloud", "ALIBABA_CLOUD_ACCESS_KEY_ID": "LT
 def provisioned(fresh_cloud: localcloud.LocalCloud, tmp_path: Path,
                 monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Local mode on a reset localcloud, provisioned: `.config.json` (yielded) records ten resources."""
-    for config_json in local_app_env(fresh_cloud, tmp_path, monkeypatch):
-        runtime = get_runtime()
-        provision.apply(runtime.clients, runtime.settings)
-        yield config_json
+    for runtime in provisioned_app(fresh_cloud, tmp_path, monkeypatch):
+        yield runtime.settings.config_json
 
 
 def _open(username: str | None = None) -> AppTest:
