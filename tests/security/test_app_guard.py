@@ -171,9 +171,11 @@ def test_a_foreign_host_gets_421_and_never_the_page(server, path):
 
 
 def test_a_websocket_for_a_foreign_host_is_refused_even_with_a_matching_origin(server):
-    rebind = f"{REBIND_HOST}:{_port(server)}"
+    rebind, cookie = f"{REBIND_HOST}:{_port(server)}", _xsrf_cookie(server)
 
     assert websocket_status(server, host=rebind, origin=f"http://{rebind}") == 403
+    # the Host alone decides too: a foreign Host with the app's own Origin and token is still misdirected
+    assert websocket_status(server, host=rebind, origin=server.url, token=cookie, cookie=cookie) == 403
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::1]"])

@@ -28,12 +28,14 @@ from agent import ChatStore, ToolFinished, recorded
 from identity import provision
 from identity.broker import ConsentRequired, PendingConsent
 from identity.broker.cache import CacheKey
+from identity.broker.routes import authorize_link
 from identity.errors import CloudError
 from identity.users import SignedInUser
 from tests.agent.conftest import World, decide, run, turn
 from tests.app.test_credentials_page import sign_in
 from tests.app.test_setup_page import _open as open_setup_page
 from tests.app.test_setup_page import _press as press
+from tests.app.test_setup_page import signed_in
 from tests.conftest import repo_root
 from tests.identity.test_provision import _leftovers
 from tests.localcloud.browser import Browser
@@ -78,12 +80,14 @@ def _traces(runtime: AppRuntime, user: SignedInUser) -> dict[str, Any]:
             "disconnected": [key.provider for key in broker._disconnected if key.user == user.key]}
 
 
-def _approved_at_provider(consent: PendingConsent, username: str, return_url: str) -> str:
-    """The user's browser approves at the provider; the path and query it is sent back to on the app."""
+def _approved_at_provider(consent: PendingConsent, username: str, return_url: str,
+                          authorization_url: str | None = None) -> str:
+    """The user's browser approves at the provider (at `authorization_url`, where the app's Authorize route sent
+    it, else the consent's own link); the path and query it is sent back to on the app."""
     browser = Browser()
     try:
-        landed = browser.sign_in_and_decide(browser.get(consent.authorization_url), username, "demo", "approve",
-                                            return_url)
+        landed = browser.sign_in_and_decide(browser.get(authorization_url or consent.authorization_url), username,
+                                            "demo", "approve", return_url)
     finally:
         browser.close()
     parts = urlsplit(landed)
@@ -98,7 +102,7 @@ def _signed_out_on_the_login_page(session_id: str) -> str:
     assert [s.value for s in at.success] == ["Signed in as Alice Chen"]
     at.button(key="signin_sign_out").click().run()
     assert not at.exception and not at.success
-    [image] = [element.proto.body for element in at.get("html")]
+    [image] = [body for body in (element.proto.body for element in at.get("html")) if "/auth/logout" in body]
     return re.fullmatch(r'<img src="(/auth/logout\?n=[\w-]+)" alt="" width="1" height="1" hidden>', image)[1]
 
 
@@ -119,10 +123,12 @@ def test_sign_out_clears_the_users_session_caches_consents_and_marks_and_nobody_
         # alice's browser still approves the consent she started, and comes back with her old cookie
         late = http.get(_approved_at_provider(alice_consent, "alice", return_url),
                         headers={"Cookie": f"aid_session={alice_session}"})
-        bobs = http.get(_approved_at_provider(bob_consent, "bob", return_url),
-                        headers={"Cookie": f"aid_session={bob_session}"})
+        http.cookies.set("aid_session", bob_session)  # bob's browser: Authorize (binds it), approve, return
+        started = http.get(authorize_link("", bob_consent.state))
+        bobs = http.get(_approved_at_provider(bob_consent, "bob", return_url, started.headers["location"]))
 
-    assert cleared.status_code == 204
+    # the app's session ends, and the browser goes on to the sign-in server's own logout
+    assert cleared.status_code == 303 and "/oauth/aliyun/logout?client_id=" in cleared.headers["location"]
     assert cleared.headers["set-cookie"].startswith("aid_session=; Max-Age=0; Path=/; HttpOnly")
     now = time.time()
     assert provisioned.sessions.lookup(alice_session, now).user is None
@@ -204,7 +210,7 @@ def test_clear_removes_every_resource_and_leaves_no_secret_in_any_file(provision
             f"vaulted {settings.dingtalk_oauth_provider_name} access_token"} <= set(deleted_secrets)
     assert files_holding([settings.localcloud_data_dir], {"API key": handled["API key"]})  # the scan does find
 
-    at = press(press(open_setup_page(), "setup_clear"), "setup_clear_confirm")
+    at = press(press(signed_in(open_setup_page()).run(), "setup_clear"), "setup_clear_confirm")  # the admin
     assert at.status[0].label == "Clear finished"
 
     assert all(not items for items in _leftovers(provisioned.clients).values())
