@@ -27,7 +27,7 @@ from ui.runtime import chat_store
 world, broker = agent_fixtures.world, agent_fixtures.broker
 
 ALICE, BOB = ("https://issuer.example", "alice-sub"), ("https://issuer.example", "bob-sub")
-MB_PROMPT = "What time is it? " + "x" * 1_000_000
+MB_PROMPT = "What's the weather in Beijing? " + "x" * 1_000_000  # no consent to wait for if it got through
 CHAT_PAGE = str(repo_root() / "pages" / "chat.py")
 
 
