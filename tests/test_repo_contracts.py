@@ -36,3 +36,10 @@ def test_runtime_requirements_are_pinned():
     lines = [line.split("#")[0].strip() for line in (repo_root() / "requirements.txt").read_text().splitlines()]
     for line in filter(None, lines):
         assert re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[0-9][\w.]*", line), f"not pinned: {line}"
+
+
+def test_the_security_settings_routes_and_cookies_are_documented():
+    readme = (repo_root() / "README.md").read_text()
+    for name in ("APP_ALLOWED_HOSTS", "APP_ADMINS", "APP_SETUP_TOKEN", "GET /consent/authorize?state=…",
+                 "GET /auth/begin?attempt=…", "aid_signin", "aid_consent", "__Host-aid_session"):
+        assert name in readme, f"README.md does not document {name}"
