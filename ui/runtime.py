@@ -174,9 +174,10 @@ def app_url() -> str:
 
 def host_names() -> HostAllowlist:
     """The Host names and Origins the app answers for (its URL's, loopback on its ports, APP_ALLOWED_HOSTS); with
-    settings that do not load, loopback only."""
+    settings that do not load, loopback only. Asked on every request from the event loop, so it never builds the
+    runtime (that may start localcloud): before the lifespan has built it, the settings alone are read."""
     try:
-        settings = get_runtime().settings
+        settings = _RUNTIME[0].settings if _RUNTIME else load_settings(os.environ, secrets=_secrets())
         app_url, extra = settings.app_url, settings.allowed_hosts
     except IdentityError:
         app_url, extra = "http://localhost", ()
