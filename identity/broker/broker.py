@@ -269,8 +269,7 @@ class CredentialBroker:
     def _end_refused(self, consent: PendingConsent, reason: str, *, log_owner: bool = True) -> None:
         if log_owner:
             self._record_for(consent.owner, consent.provider, reason)
-        if consent.status == "pending":  # settled ones (completed, declined) stay as they are
-            self.consents.settle(consent.state, "declined", f"refused: {reason}")
+        self.consents.end_if_pending(consent.state, f"refused: {reason}")  # settled ones stay as they are
 
     def _record_for(self, owner: tuple[str, str], provider: str, detail: str) -> None:
         self.log.add(Activity(self.clock(), owner, "CompleteResourceTokenAuth", provider, "refused", 0.0, detail))

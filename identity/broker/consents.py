@@ -109,6 +109,14 @@ class ConsentRegistry:
             self._changed.notify_all()
             return settled
 
+    def end_if_pending(self, state: str, detail: str) -> None:
+        """Decline a consent that is still pending (checked under the lock: a completion that just won stays)."""
+        with self._changed:
+            current = self._by_state.get(state)
+            if current is not None and current.status == "pending":
+                self._by_state[state] = replace(current, status="declined", detail=detail)
+                self._changed.notify_all()
+
     def wait(self, state: str, timeout: float) -> PendingConsent | None:
         """Block until the consent is no longer pending (or `timeout`); woken by `settle`, not by polling."""
         with self._changed:
