@@ -35,9 +35,8 @@ from identity.users import SignedInUser
 from web import HostAllowlist, host_allowlist
 
 __all__ = ["AppRuntime", "app_state_dir", "app_url", "build_runtime", "chat_store", "consent_user", "current_broker",
-           "get_runtime", "host_names", "local_cloud_url", "login_sessions", "provider_logout_url", "reset_runtime",
-           "runtime_lifespan",
-           "secure_cookies", "xsrf_check"]
+           "get_runtime", "host_names", "local_cloud_url", "login_sessions", "oidc_provider", "provider_logout_url",
+           "reset_runtime", "runtime_lifespan", "secure_cookies", "xsrf_check"]
 
 _LOG = logging.getLogger(__name__)
 _RUNTIME: list[AppRuntime] = []  # at most one: this process's runtime, once built
@@ -114,6 +113,7 @@ def reset_runtime() -> None:
     """Forget this process's runtime, so the next `get_runtime` reads the settings again (tests do; the app never)."""
     with _RUNTIME_LOCK:
         _RUNTIME.clear()
+        _names_from_settings.cache_clear()
 
 
 def local_cloud_url() -> str | None:
@@ -175,13 +175,22 @@ def app_url() -> str:
 def host_names() -> HostAllowlist:
     """The Host names and Origins the app answers for (its URL's, loopback on its ports, APP_ALLOWED_HOSTS); with
     settings that do not load, loopback only. Asked on every request from the event loop, so it never builds the
-    runtime (that may start localcloud): before the lifespan has built it, the settings alone are read."""
-    try:
-        settings = _RUNTIME[0].settings if _RUNTIME else load_settings(os.environ, secrets=_secrets())
-        app_url, extra = settings.app_url, settings.allowed_hosts
-    except IdentityError:
-        app_url, extra = "http://localhost", ()
+    runtime (that may start localcloud) and reads no file once the runtime exists."""
+    if _RUNTIME:
+        app_url, extra = _RUNTIME[0].settings.app_url, _RUNTIME[0].settings.allowed_hosts
+    else:
+        app_url, extra = _names_from_settings()
     return _host_names(app_url, int(st.get_option("server.port")), extra)
+
+
+@functools.lru_cache(maxsize=1)
+def _names_from_settings() -> tuple[str, tuple[str, ...]]:
+    """Before (or without) a runtime: the app URL and extra names from the settings, read once."""
+    try:
+        settings = load_settings(os.environ, secrets=_secrets())
+    except IdentityError:
+        return "http://localhost", ()
+    return settings.app_url, settings.allowed_hosts
 
 
 @functools.lru_cache(maxsize=4)
@@ -204,7 +213,7 @@ def provider_logout_url() -> str | None:
     try:
         runtime = get_runtime()
         client_id = read_config(runtime.settings.config_json).get("inbound_app_id")
-        endpoint = _oidc_provider(runtime.target.oauth_discovery_url).metadata().document.get("end_session_endpoint")
+        endpoint = oidc_provider(runtime.target.oauth_discovery_url).metadata().document.get("end_session_endpoint")
     except IdentityError:
         return None
     if not client_id or not isinstance(endpoint, str) or not endpoint.startswith(("https://", "http://")):
@@ -214,5 +223,6 @@ def provider_logout_url() -> str | None:
 
 
 @functools.lru_cache(maxsize=2)
-def _oidc_provider(discovery_url: str) -> OidcProvider:
+def oidc_provider(discovery_url: str) -> OidcProvider:
+    """One discovery and JWKS cache per sign-in server for the whole process (the Login page and `/auth/logout`)."""
     return OidcProvider(discovery_url)

@@ -30,7 +30,6 @@ from identity.signin import (
     LOGOUT_PATH,
     SESSION_COOKIE,
     SESSION_PATH,
-    OidcProvider,
     PublicOAuth2Client,
     SignInError,
     token_error_message,
@@ -38,7 +37,7 @@ from identity.signin import (
 from identity.users import SignedInUser
 from ui.chrome import show_error
 from ui.credentials_view import markdown_text
-from ui.runtime import AppRuntime, get_runtime, secure_cookies
+from ui.runtime import AppRuntime, get_runtime, oidc_provider, secure_cookies
 from ui.sign_out import register_sign_out_hook, run_sign_out_hooks
 
 __all__ = ["SCOPE", "STATE_KEY", "AuthState", "auth_state", "clock", "current_user", "register_sign_out_hook",
@@ -181,16 +180,10 @@ def _inbound_app_id(runtime: AppRuntime) -> str | None:
     return str(client_id) if client_id else None
 
 
-@st.cache_resource(show_spinner=False)
-def _provider(discovery_url: str) -> OidcProvider:
-    """One discovery and JWKS cache per provider for the whole server."""
-    return OidcProvider(discovery_url)
-
-
 def _sign_in_button(runtime: AppRuntime, state: AuthState, client_id: str) -> None:
     """streamlit-oauth's popup button; its result is verified and becomes a login session."""
     try:
-        metadata = _provider(runtime.target.oauth_discovery_url).metadata()
+        metadata = oidc_provider(runtime.target.oauth_discovery_url).metadata()
     except SignInError as error:
         st.error(f"{error}\n\nCheck that the sign-in server is reachable, then reload this page.",
                  icon=":material/error:")
@@ -229,7 +222,7 @@ def _complete_sign_in(runtime: AppRuntime, state: AuthState, client_id: str, res
         return "The sign-in server returned no ID token: the app must be granted the openid scope."
     now = clock()
     try:
-        user = _provider(runtime.target.oauth_discovery_url).verify(id_token, client_id=client_id,
+        user = oidc_provider(runtime.target.oauth_discovery_url).verify(id_token, client_id=client_id,
                                                                     nonce=state.nonce, now=now)
         session_id = runtime.sessions.create(user, now)
     except SignInError as error:

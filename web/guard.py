@@ -2,9 +2,10 @@
 
 - **Host allowlist** (DNS rebinding): a request or websocket for a Host the app is not (see `web.hosts`) gets 421
   and a short text, never the page.
-- **Websocket origin**: `/_stcore/stream` drives every page as the browser's user, so it is accepted only from the
-  app's own origin (not another port of the same host, not a page with no Origin), and with Streamlit's XSRF token
-  when that protection is on. Streamlit itself accepts a websocket with no Origin and no token.
+- **Websocket origin**: `/_stcore/stream` drives every page as the browser's user, so it (like any websocket) is
+  accepted only from the app's own origin (not another port of the same host, not a page with no Origin), and with
+  Streamlit's XSRF token when that protection is on. Streamlit itself accepts a websocket with no Origin and no
+  token.
 - **Closed endpoints**: `/_stcore/metrics` (sessions, cache names) and Streamlit's agent API answer 404.
 - **Headers on every answer**: no framing (`frame-ancestors 'none'`, `X-Frame-Options: DENY`), `nosniff`, a
   `Referrer-Policy`, and `no-store` where a token, code or state passes. Streamlit's component frames (the sign-in
@@ -23,7 +24,6 @@ from web.hosts import HostAllowlist
 
 __all__ = ["CLOSED_PATHS", "NO_STORE_PREFIXES", "AppGuard", "XsrfCheck"]
 
-WEBSOCKET_PATH = "/_stcore/stream"
 CLOSED_PATHS = ("/_stcore/metrics", "/_stcore/agent/")
 NO_STORE_PREFIXES = ("/auth/", "/callback", "/consent/", "/oauth2callback", "/lc/")
 _FRAMED_BY_THE_APP = ("/component/", "/_stcore/bidi-components/")
@@ -86,7 +86,7 @@ class AppGuard:
         headers, path = Headers(scope=scope), _path(scope)
         if not self._allowlist().permits(headers.get("host")):
             await _plain(send, 421, "Misdirected request: this server does not answer for that host name.")
-        elif path.startswith(CLOSED_PATHS):
+        elif any(closed in path for closed in CLOSED_PATHS):  # also below a `server.baseUrlPath`
             await _plain(send, 404, "Not found.")
         else:
             await self.app(scope, receive, _with_headers(send, path))
@@ -95,7 +95,7 @@ class AppGuard:
         headers = Headers(scope=scope)
         allowlist = self._allowlist()
         refused = not allowlist.permits(headers.get("host"))
-        if not refused and _path(scope) == WEBSOCKET_PATH:
+        if not refused:  # every websocket: `/_stcore/stream` (also under a base URL path) is the only one served
             check = self._xsrf_check()
             refused = not allowlist.permits_origin(headers.get("origin")) or (
                 check is not None and not check(_xsrf_token(headers), _xsrf_cookie(headers)))

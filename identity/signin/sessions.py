@@ -42,6 +42,7 @@ _MAX_SECRET_CHARS = 128  # ours are 43; anything longer is not ours and is not h
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (id_hash TEXT PRIMARY KEY, sealed BLOB NOT NULL, expires_at REAL NOT NULL,
                                      created_at REAL NOT NULL);
+-- the unbound tickets of earlier releases (60 s each, nothing to keep): bound_tickets replaces them
 DROP TABLE IF EXISTS tickets;
 CREATE TABLE IF NOT EXISTS bound_tickets (ticket_hash TEXT PRIMARY KEY, sealed BLOB NOT NULL,
                                           browser_hash TEXT NOT NULL, expires_at REAL NOT NULL);
