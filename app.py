@@ -36,12 +36,26 @@ def _pages() -> list[st.Page]:
 
 def render() -> None:
     """One page view: page config, navigation, then the chosen page (which draws the shared chrome)."""
+    from agent.errors import AgentError
+    from identity.errors import IdentityError
+    from ui.chrome import show_error
+
     st.set_page_config(page_title="Agent Identity Dashboard", page_icon="🔐", layout="wide")
-    st.navigation(_pages()).run()
+    try:
+        st.navigation(_pages()).run()
+    except (IdentityError, AgentError) as error:  # e.g. the database went away mid-page: said, never a traceback
+        show_error(error)
 
 
 if __name__ == "__main__":  # a page view: Streamlit runs the script as `__main__`
     render()
 else:  # `streamlit run` imports this module to find the ASGI app
+    from streamlit.runtime.pages_manager import PagesManager
+
+    # Every page view goes through `st.navigation`, but Streamlit learns that only on the first run that calls it:
+    # until then a process whose first request is a deep link (`/chat`, as after a replica took over) would run
+    # the page in its legacy `pages/` mode, with that mode's menu. Say it up front.
+    PagesManager.uses_pages_directory = False
+
     app = st.App(__file__, routes=http_routes(), lifespan=runtime_lifespan,
                  middleware=[Middleware(AppGuard, allowlist=host_names, xsrf_check=xsrf_check)])

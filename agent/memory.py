@@ -1,32 +1,34 @@
-"""Chats per user in SQLite (`.appstate/chats.sqlite3`, directory 0700, file 0600).
+"""Chats per user in the app's database (the state store: SQLite by default, PostgreSQL for replicas).
 
 The owner is the verified (issuer, subject) of the sign-in, and every statement filters by it: a chat id on
 its own opens nothing, so one user can never read or change another's chat. A chat holds its role messages
 (what the model sees again, trimmed by `agent.history`) and the UI's cards (tool calls, consents, errors), in
-the order they happened, so a reload shows the conversation as it was.
+the order they happened, so a reload (on any replica) shows the conversation as it was.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection, and_, delete, func, insert, select, update
+
 from agent.errors import AgentError, ChatNotFound, LimitReached
 from agent.events import Event, MessageAdded, card_record
 from agent.history import HISTORY_CHARS, HISTORY_TURNS, trim_history
+from identity.errors import IdentityError
+from identity.store import Database, database_url, open_database
+from identity.store.schema import chat_entries, chats
 
-__all__ = ["CHATS_FILE", "DEFAULT_TITLE", "MAX_CHATS_PER_USER", "MAX_ENTRIES_PER_CHAT", "ChatStore",
-           "ChatSummary", "Entry", "Owner", "clean_title", "recorded"]
+__all__ = ["DEFAULT_TITLE", "MAX_CHATS_PER_USER", "MAX_ENTRIES_PER_CHAT", "ChatStore", "ChatSummary", "Entry",
+           "Owner", "clean_title", "recorded"]
 
-CHATS_FILE = "chats.sqlite3"
 DEFAULT_TITLE = "New chat"
 # Per-user bounds, so one user (or a script on their websocket) cannot grow the disk without end: with prompts
 # bounded by agent.loop.MAX_PROMPT_CHARS and tool results by agent.loop.RESULT_CHARS, a user holds at most
@@ -36,15 +38,6 @@ MAX_ENTRIES_PER_CHAT = 1_000
 TITLE_CHARS = 60
 MESSAGE, CARD = "message", "card"
 _ROLES = frozenset({"user", "assistant", "tool"})
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS chats (id TEXT PRIMARY KEY, issuer TEXT NOT NULL, subject TEXT NOT NULL,
-                                  title TEXT NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS chats_by_owner ON chats (issuer, subject, updated_at);
-CREATE TABLE IF NOT EXISTS entries (seq INTEGER PRIMARY KEY AUTOINCREMENT, chat_id TEXT NOT NULL,
-                                    issuer TEXT NOT NULL, subject TEXT NOT NULL, kind TEXT NOT NULL,
-                                    body TEXT NOT NULL, created_at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS entries_by_chat ON entries (chat_id, issuer, subject, seq);
-"""
 
 Owner = tuple[str, str]
 
@@ -66,76 +59,85 @@ class Entry:
     body: dict[str, Any]
 
 
-def _private_file(path: Path) -> None:
-    """Create the directory (0700) and the database file (0600) before SQLite opens it."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(path.parent, 0o700)
-    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
-    os.chmod(path, 0o600)
-
-
 def clean_title(title: str) -> str:
     """One line, at most TITLE_CHARS characters; the default when nothing is left."""
     text = " ".join(str(title).split())
     return (text[: TITLE_CHARS - 1] + "…" if len(text) > TITLE_CHARS else text) or DEFAULT_TITLE
 
 
-class ChatStore:
-    """Thread-safe (one connection behind a lock): Streamlit sessions of every user share it."""
+def _mine(table: Any, owner: Owner) -> Any:
+    return and_(table.c.issuer == owner[0], table.c.subject == owner[1])
 
-    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
-        try:
-            _private_file(path)
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            self._db.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
-            raise AgentError(f"The chat store {path} cannot be opened ({exc.__class__.__name__}: {exc}): make its "
-                             "directory writable, or move the file away.", "ChatStoreUnavailable") from None
-        self.path, self.clock = path, clock
-        self._lock = threading.Lock()
+
+_SUMMARY = (chats.c.id, chats.c.title, chats.c.created_at, chats.c.updated_at)
+
+
+class ChatStore:
+    """Thread- and process-safe: Streamlit sessions of every user, on every replica, share it."""
+
+    def __init__(self, database: Database, clock: Callable[[], float] = time.time) -> None:
+        self.database, self.clock = database, clock
 
     @classmethod
     def in_directory(cls, directory: Path) -> ChatStore:
-        """The store in the app's state directory."""
-        return cls(directory / CHATS_FILE)
+        """The store in the embedded database of a state directory (tests and tools; the app shares its own)."""
+        try:
+            return cls(open_database(database_url(None, directory), directory))
+        except IdentityError as error:
+            raise AgentError(f"The chat store cannot be opened: {error}", "ChatStoreUnavailable") from None
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self.database.close()
 
-    def _run(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return self._db.execute(sql, args).fetchall()
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._unavailable(), self.database.write() as db:
+            yield db
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._unavailable(), self.database.read() as db:
+            yield db
+
+    @staticmethod
+    @contextmanager
+    def _unavailable() -> Iterator[None]:
+        """The database went away: the chat page says so (AgentError); the transaction rolled back."""
+        try:
+            yield
+        except IdentityError as error:
+            raise AgentError(str(error), "ChatStoreUnavailable") from None
 
     # -- chats ------------------------------------------------------------------------------------------
     def list_chats(self, owner: Owner) -> list[ChatSummary]:
         """The owner's chats, most recently used first."""
-        rows = self._run("SELECT id, title, created_at, updated_at FROM chats WHERE issuer = ? AND subject = ? "
-                         "ORDER BY updated_at DESC, created_at DESC", owner)
+        with self._read() as db:
+            rows = db.execute(select(*_SUMMARY).where(_mine(chats, owner))
+                              .order_by(chats.c.updated_at.desc(), chats.c.created_at.desc())).all()
         return [ChatSummary(*row) for row in rows]
 
     def create_chat(self, owner: Owner, title: str = DEFAULT_TITLE) -> ChatSummary:
         """A new chat; LimitReached when the owner already has MAX_CHATS_PER_USER."""
-        [(count,)] = self._run("SELECT COUNT(*) FROM chats WHERE issuer = ? AND subject = ?", owner)
-        if count >= MAX_CHATS_PER_USER:
-            raise LimitReached(f"You have {count} chats, the most one user may keep: delete one to start another.")
         now = self.clock()
         chat = ChatSummary(secrets.token_urlsafe(12), clean_title(title), now, now)
-        self._run("INSERT INTO chats VALUES (?, ?, ?, ?, ?, ?)", (chat.id, *owner, chat.title, now, now))
+        with self._write() as db:  # counted and added in one transaction: two tabs cannot both slip past the cap
+            count = db.execute(select(func.count()).select_from(chats).where(_mine(chats, owner))).scalar_one()
+            if count >= MAX_CHATS_PER_USER:
+                raise LimitReached(f"You have {count} chats, the most one user may keep: delete one to start "
+                                   "another.")
+            db.execute(insert(chats).values(id=chat.id, issuer=owner[0], subject=owner[1], title=chat.title,
+                                            created_at=now, updated_at=now))
         return chat
 
     def get_chat(self, owner: Owner, chat_id: str) -> ChatSummary:
-        rows = self._run("SELECT id, title, created_at, updated_at FROM chats WHERE id = ? AND issuer = ? "
-                         "AND subject = ?", (chat_id, *owner))
-        if not rows:
-            raise ChatNotFound("This chat does not exist (it may have been deleted).")
-        return ChatSummary(*rows[0])
+        with self._read() as db:
+            return _chat(db, owner, chat_id)
 
     def rename_chat(self, owner: Owner, chat_id: str, title: str) -> ChatSummary:
-        self.get_chat(owner, chat_id)
-        self._run("UPDATE chats SET title = ? WHERE id = ? AND issuer = ? AND subject = ?",
-                  (clean_title(title), chat_id, *owner))
-        return self.get_chat(owner, chat_id)
+        with self._write() as db:
+            _chat(db, owner, chat_id)
+            db.execute(update(chats).values(title=clean_title(title)).where(chats.c.id == chat_id, _mine(chats, owner)))
+            return _chat(db, owner, chat_id)
 
     def title_if_untitled(self, owner: Owner, chat_id: str, text: str) -> ChatSummary:
         """Name a chat after its first prompt, unless the user named it already."""
@@ -143,25 +145,25 @@ class ChatStore:
         return self.rename_chat(owner, chat_id, text) if chat.title == DEFAULT_TITLE else chat
 
     def delete_chat(self, owner: Owner, chat_id: str) -> None:
-        self.get_chat(owner, chat_id)
-        with self._lock:
-            self._db.execute("DELETE FROM entries WHERE chat_id = ? AND issuer = ? AND subject = ?", (chat_id, *owner))
-            self._db.execute("DELETE FROM chats WHERE id = ? AND issuer = ? AND subject = ?", (chat_id, *owner))
+        with self._write() as db:
+            _chat(db, owner, chat_id)
+            db.execute(delete(chat_entries).where(chat_entries.c.chat_id == chat_id, _mine(chat_entries, owner)))
+            db.execute(delete(chats).where(chats.c.id == chat_id, _mine(chats, owner)))
 
     # -- entries ------------------------------------------------------------------------------------------
     def _append(self, owner: Owner, chat_id: str, kind: str, body: dict[str, Any]) -> None:
-        self.get_chat(owner, chat_id)
         now = self.clock()
-        with self._lock:
-            self._db.execute("INSERT INTO entries (chat_id, issuer, subject, kind, body, created_at) "
-                             "VALUES (?, ?, ?, ?, ?, ?)", (chat_id, *owner, kind, json.dumps(body), now))
-            self._db.execute("UPDATE chats SET updated_at = ? WHERE id = ? AND issuer = ? AND subject = ?",
-                             (now, chat_id, *owner))
+        with self._write() as db:
+            _chat(db, owner, chat_id)
+            db.execute(insert(chat_entries).values(chat_id=chat_id, issuer=owner[0], subject=owner[1], kind=kind,
+                                                   body=json.dumps(body), created_at=now))
+            db.execute(update(chats).values(updated_at=now).where(chats.c.id == chat_id, _mine(chats, owner)))
 
     def check_room(self, owner: Owner, chat_id: str) -> None:
         """LimitReached when the chat already holds MAX_ENTRIES_PER_CHAT entries (checked before a turn starts)."""
-        [(count,)] = self._run("SELECT COUNT(*) FROM entries WHERE chat_id = ? AND issuer = ? AND subject = ?",
-                               (chat_id, *owner))
+        with self._read() as db:
+            count = db.execute(select(func.count()).select_from(chat_entries).where(
+                chat_entries.c.chat_id == chat_id, _mine(chat_entries, owner))).scalar_one()
         if count >= MAX_ENTRIES_PER_CHAT:
             raise LimitReached("This chat is full: start a new chat (or delete this one) to go on.")
 
@@ -177,9 +179,10 @@ class ChatStore:
 
     def entries(self, owner: Owner, chat_id: str) -> list[Entry]:
         """Everything in the chat, in order."""
-        self.get_chat(owner, chat_id)
-        rows = self._run("SELECT seq, kind, body FROM entries WHERE chat_id = ? AND issuer = ? AND subject = ? "
-                         "ORDER BY seq", (chat_id, *owner))
+        with self._read() as db:
+            _chat(db, owner, chat_id)
+            rows = db.execute(select(chat_entries.c.seq, chat_entries.c.kind, chat_entries.c.body).where(
+                chat_entries.c.chat_id == chat_id, _mine(chat_entries, owner)).order_by(chat_entries.c.seq)).all()
         return [Entry(seq, kind, json.loads(body)) for seq, kind, body in rows]
 
     def messages(self, owner: Owner, chat_id: str) -> list[dict[str, Any]]:
@@ -190,6 +193,13 @@ class ChatStore:
                 max_chars: int = HISTORY_CHARS) -> list[dict[str, Any]]:
         """What the model sees again: the last whole turns as role messages, within the budget."""
         return trim_history(self.messages(owner, chat_id), max_turns, max_chars)
+
+
+def _chat(db: Connection, owner: Owner, chat_id: str) -> ChatSummary:
+    row = db.execute(select(*_SUMMARY).where(chats.c.id == chat_id, _mine(chats, owner))).first()
+    if row is None:
+        raise ChatNotFound("This chat does not exist (it may have been deleted).")
+    return ChatSummary(*row)
 
 
 def recorded(store: ChatStore, owner: Owner, chat_id: str, events: Iterable[Event]) -> Iterator[Event]:

@@ -23,7 +23,7 @@ from bench.results import Results, render_table
 __all__ = ["BENCHMARKS", "DEFAULT_OUTPUT", "main"]
 
 DEFAULT_OUTPUT = REPO_ROOT / "bench" / "results" / "latest.json"
-BENCHMARKS = ("credentials", "consent", "throughput", "startup", "chat")
+BENCHMARKS = ("credentials", "consent", "throughput", "startup", "chat", "state")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,11 +74,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     started, results = time.perf_counter(), Results()
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         workdir = Path(tmp)
-        if set(args.only) - {"startup"}:
+        if set(args.only) - {"startup", "state"}:
             _run_identity_benchmarks(plan, args.only, results, workdir)
         if "startup" in args.only:
             from bench import startup
             startup.run(plan, results, workdir)
+        if "state" in args.only:
+            from bench import state
+            state.run(plan, results, workdir)
     table = render_table(results)
     print(table)
     args.output.parent.mkdir(parents=True, exist_ok=True)

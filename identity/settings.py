@@ -67,6 +67,9 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()   # APP_ALLOWED_HOSTS: more Host names the app answers (behind a proxy)
     admins: tuple[str, ...] = ()          # APP_ADMINS: login names who may change Setup once provisioned
     setup_token: str | None = field(default=None, repr=False)  # APP_SETUP_TOKEN: the first Provision in cloud mode
+    database_url: str | None = field(default=None, repr=False)  # APP_DATABASE_URL (may hold a password)
+    secret_key: str | None = field(default=None, repr=False)    # APP_SECRET_KEY: seals what the database keeps
+    replica_name: str = ""                # APP_REPLICA_NAME: shown in the sidebar, to tell replicas apart
 
     @property
     def consent_return_url(self) -> str:
@@ -225,6 +228,8 @@ def load_settings(environ: Mapping[str, str] | None = None, secrets: Mapping[str
         allowed_hosts=_names(sources, "APP_ALLOWED_HOSTS", ""),
         admins=_names(sources, "APP_ADMINS", "alice" if mode == "local" else ""),
         setup_token=sources.get("APP_SETUP_TOKEN") or None,
+        database_url=sources.get("APP_DATABASE_URL") or None, secret_key=sources.get("APP_SECRET_KEY") or None,
+        replica_name=(sources.get("APP_REPLICA_NAME") or "")[:40],
     )
 
 

@@ -38,7 +38,7 @@ from identity.users import SignedInUser  # noqa: E402
 from ui import chat_view as view  # noqa: E402
 from ui.chrome import page_frame  # noqa: E402
 from ui.credentials_view import UNTRUSTED_LINK, is_trusted_authorization_url, plain_markdown  # noqa: E402
-from ui.runtime import AppRuntime, chat_store  # noqa: E402
+from ui.runtime import AppRuntime  # noqa: E402
 from ui.signin import current_user, require_user  # noqa: E402
 
 _NOTICE = {"info": st.info, "warning": st.warning, "error": st.error}
@@ -269,11 +269,7 @@ def render() -> None:
 
 
 def _store_or_stop(runtime: AppRuntime) -> ChatStore:
-    try:
-        return chat_store(runtime.settings)
-    except AgentError as error:
-        st.error(view.agent_error_text(error))
-        st.stop()
+    return runtime.chats
 
 
 def _chat_page(runtime: AppRuntime, store: ChatStore, user: SignedInUser, state: view.ChatState,

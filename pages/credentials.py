@@ -10,8 +10,7 @@ prepare_process_environment()
 import streamlit as st  # noqa: E402
 from streamlit.errors import StreamlitAPIException  # noqa: E402
 
-from identity.broker import ConsentRequired, CredentialNeed  # noqa: E402
-from identity.broker.cache import CacheKey  # noqa: E402
+from identity.broker import ConsentRequired, CredentialNeed, Holdings  # noqa: E402
 from identity.broker.credentials import Credential  # noqa: E402
 from identity.broker.routes import authorize_link  # noqa: E402
 from identity.errors import IdentityError  # noqa: E402
@@ -101,29 +100,22 @@ def _inbound(user: SignedInUser, now: float) -> None:
     st.dataframe(view.claims_table(view.inbound_claims(user)), hide_index=True)
 
 
-def _workload(runtime: AppRuntime, user: SignedInUser, now: float) -> str | None:
-    """The workload identity and its cached access token's claims; None when not provisioned."""
+def _workload(runtime: AppRuntime, holdings: Holdings, now: float) -> None:
+    """The workload identity and its cached access token's claims."""
     st.subheader("Workload identity")
-    try:
-        workload = runtime.broker.workload()
-    except IdentityError as error:
-        _show(view.error_result(error))
-        return None
-    token = runtime.broker.cache.peek(CacheKey(user.key, workload, "workload"))
-    st.markdown(view.workload_caption(workload, token, now))
+    if holdings.workload is None:
+        try:
+            runtime.broker.workload()  # says why (not provisioned, or an unreadable .config.json)
+        except IdentityError as error:
+            _show(view.error_result(error))
+        return
+    token = holdings.workload_token
+    st.markdown(view.workload_caption(holdings.workload, token, now))
     if token is None:
         st.button("Get a workload access token", key="credentials_workload_fetch", icon=":material/badge:",
                   on_click=_fetch_workload_token, args=(runtime,))
     else:
         st.dataframe(view.claims_table(view.workload_claims(token)), hide_index=True)
-    return workload
-
-
-def _peek(runtime: AppRuntime, user: SignedInUser, workload: str | None) -> view.Peek:
-    """Read the broker's cache only: drawing the table never calls an identity service."""
-    if workload is None:
-        return lambda _need: None
-    return lambda need: runtime.broker.cache.peek(view.cache_key(need, user.key, workload))
 
 
 def _row_actions(runtime: AppRuntime, row: view.CredentialRow) -> None:
@@ -134,20 +126,20 @@ def _row_actions(runtime: AppRuntime, row: view.CredentialRow) -> None:
                       width="stretch", on_click=_act, args=(runtime, row.need, action))
 
 
-def _outbound(runtime: AppRuntime, user: SignedInUser, workload: str | None, state: view.CredentialsState,
+def _outbound(runtime: AppRuntime, user: SignedInUser, holdings: Holdings, state: view.CredentialsState,
               now: float) -> None:
     st.subheader("Credentials the tools use")
-    rows = view.build_rows(credential_needs(runtime.settings), _peek(runtime, user, workload),
-                           runtime.broker.consents.of(user.key), state.errors, now)
+    rows = view.build_rows(credential_needs(runtime.settings), holdings.credential, holdings.consents,
+                           state.errors, now)
     me = (user.subject, login_name(user))
     st.dataframe(view.credential_table(rows, now, me), hide_index=True)
     for row in rows:
         _row_actions(runtime, row)
 
 
-def _consents(runtime: AppRuntime, user: SignedInUser, now: float) -> None:
+def _consents(runtime: AppRuntime, holdings: Holdings, now: float) -> None:
     st.subheader("Pending consents")
-    pending = view.pending_consents(runtime.broker.consents.of(user.key), now)
+    pending = view.pending_consents(holdings.consents, now)
     if not pending:
         st.caption("None: press Connect on an OAuth2 row to start one.")
         return
@@ -163,9 +155,9 @@ def _consents(runtime: AppRuntime, user: SignedInUser, now: float) -> None:
     st.button("Check again", key="credentials_recheck", icon=":material/sync:")
 
 
-def _activity(runtime: AppRuntime, user: SignedInUser) -> None:
+def _activity(holdings: Holdings) -> None:
     st.subheader("Activity")
-    entries = runtime.broker.log.of(user.key)
+    entries = holdings.activity
     if not entries:
         st.caption("No identity calls for you yet.")
         return
@@ -182,10 +174,11 @@ def render() -> None:
         _show(state.result)
         state.result = None  # shown once; a row's failure stays visible as its status
     _inbound(user, now)
-    workload = _workload(runtime, user, now)
-    _outbound(runtime, user, workload, state, now)
-    _consents(runtime, user, now)
-    _activity(runtime, user)
+    holdings = runtime.broker.holdings(user, credential_needs(runtime.settings))  # one read: never fetches
+    _workload(runtime, holdings, now)
+    _outbound(runtime, user, holdings, state, now)
+    _consents(runtime, holdings, now)
+    _activity(holdings)
 
 
 render()

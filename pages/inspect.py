@@ -13,8 +13,6 @@ import streamlit as st  # noqa: E402
 from streamlit.errors import StreamlitAPIException  # noqa: E402
 
 from agent import AgentError, ChatStore  # noqa: E402
-from identity.broker.cache import CacheKey  # noqa: E402
-from identity.broker.credentials import Credential  # noqa: E402
 from identity.errors import IdentityError  # noqa: E402
 from identity.users import SignedInUser  # noqa: E402
 from tools import credential_needs  # noqa: E402
@@ -23,8 +21,8 @@ from ui import inspect_view as view  # noqa: E402
 from ui import timeline_view as timeline  # noqa: E402
 from ui.chat_view import agent_error_text  # noqa: E402
 from ui.chrome import page_frame  # noqa: E402
-from ui.credentials_view import cache_key, error_result, markdown_text  # noqa: E402
-from ui.runtime import AppRuntime, chat_store  # noqa: E402
+from ui.credentials_view import error_result, markdown_text  # noqa: E402
+from ui.runtime import AppRuntime  # noqa: E402
 from ui.signin import current_user, require_user  # noqa: E402
 
 CHAT_PAGE = "pages/chat.py"
@@ -81,8 +79,8 @@ def _flow(runtime: AppRuntime, store: ChatStore, user: SignedInUser) -> None:
     if not turn.turn_id:
         st.caption("This turn was recorded before tool calls were traced: only the tool call itself is drawn.")
     elif not entries:
-        st.caption("The activity log holds nothing for this call: it lives in the app's memory, so a restart empties "
-                   "it, and it keeps each user's newest 500 entries.")
+        st.caption("The activity log holds nothing for this call: it keeps each user's newest 1,000 entries of the "
+                   "last 30 days.")
     names = {view.USER: user.name, view.PROVIDER: call.provider or "workload RAM role", view.SERVICE: call.tool}
     st.graphviz_chart(view.flow_dot(view.flow_steps(turn, call, entries), names), width="stretch")
     with st.expander("Every identity call of this turn"):
@@ -90,22 +88,10 @@ def _flow(runtime: AppRuntime, store: ChatStore, user: SignedInUser) -> None:
 
 
 # -- lifetimes ---------------------------------------------------------------------------------------------------
-def _held(runtime: AppRuntime, user: SignedInUser) -> list[Credential]:
-    """The user's cached credentials (peeked: drawing never calls an identity service); none before Setup."""
-    try:
-        workload = runtime.broker.workload()
-    except IdentityError:
-        return []
-    keys = [CacheKey(user.key, workload, "workload"), CacheKey(user.key, workload, "sts")]
-    keys += [cache_key(need, user.key, workload) for need in credential_needs(runtime.settings)]
-    found = (runtime.broker.cache.peek(key) for key in dict.fromkeys(keys))
-    return [credential for credential in found if credential is not None]
-
-
 def _lifetimes(runtime: AppRuntime, user: SignedInUser) -> None:
     now = runtime.broker.clock()
-    rows = timeline.lifetimes(user, _held(runtime, user), runtime.broker.consents.of(user.key),
-                              runtime.broker.log.of(user.key), now)
+    holdings = runtime.broker.holdings(user, credential_needs(runtime.settings))  # one read: never fetches
+    rows = timeline.lifetimes(user, holdings.held(), holdings.consents, holdings.activity, now)
     st.caption(markdown_text(timeline.breaking_point(rows, now)))
     frame = timeline.timeline_frame(rows, now)
     st.altair_chart(timeline.timeline_chart(frame, now), width="stretch", height=timeline.chart_height(len(frame)))
@@ -170,7 +156,7 @@ def render() -> None:
     flow, lifetimes, attacks = st.tabs(["Flow", "Lifetimes", "Attack lab"])
     with flow:
         try:
-            _flow(runtime, chat_store(runtime.settings), user)
+            _flow(runtime, runtime.chats, user)
         except (AgentError, IdentityError) as error:
             _show_error(error)
     with lifetimes:

@@ -140,7 +140,10 @@ def _run(action: str, state: view.SetupState, runtime: AppRuntime, inputs: Provi
             if action == view.PROVISION:
                 provision.apply(runtime.clients, runtime.settings, inputs, on_step=_progress(box, reports))
             else:
-                provision.destroy(runtime.clients, runtime.settings, on_step=_progress(box, reports))
+                try:
+                    provision.destroy(runtime.clients, runtime.settings, on_step=_progress(box, reports))
+                finally:  # even a partial Clear: no replica keeps using credentials of what is gone
+                    runtime.broker.forget_everyone()
         except IdentityError as error:
             box.update(label=f"{action} stopped", state="error")
             state.failed(action, reports, error)

@@ -16,10 +16,10 @@ import pytest  # noqa: E402
 from alibabacloud_tea_openapi import models as open_api_models  # noqa: E402
 
 import localcloud  # noqa: E402
-from agent.memory import CHATS_FILE  # noqa: E402
 from identity import provision  # noqa: E402
+from identity.store import Database, database_url, open_database  # noqa: E402
 from tests.support import local_app_env  # noqa: E402
-from ui.runtime import AppRuntime, app_state_dir, get_runtime  # noqa: E402
+from ui.runtime import AppRuntime, get_runtime  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -61,9 +61,38 @@ def chat_runtime(fresh_cloud: localcloud.LocalCloud, tmp_path: Path,
     """The app's runtime for the Chat and Inspect pages: local mode on the session's (reset) localcloud,
     provisioned, with an empty chat store."""
     for _ in local_app_env(fresh_cloud, tmp_path, monkeypatch):
-        runtime = get_runtime()
-        chats = app_state_dir(runtime.settings) / CHATS_FILE
-        chats.unlink(missing_ok=True)  # the session's state directory is shared by every test
+        runtime = get_runtime()  # with a database of this test's own (local_app_env)
         provision.apply(runtime.clients, runtime.settings)
         yield runtime
-        chats.unlink(missing_ok=True)
+
+
+# -- PostgreSQL: one throwaway cluster per run, one fresh database per test ---------------------------------------
+import uuid  # noqa: E402
+
+from tests.postgres import PostgresServer, postgres_cluster  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """A PostgreSQL cluster for the whole run (started on first use; fails, never skips, without PostgreSQL)."""
+    with postgres_cluster(tmp_path_factory.mktemp("postgres")) as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """The SQLAlchemy URL of an empty database of this test's own; dropped afterwards, open connections or not."""
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    yield postgres_server.create_database(name)
+    postgres_server.drop_database(name)
+
+
+# -- the app's database on both engines ------------------------------------------------------------------------------
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """The app's state store, migrated, on embedded SQLite and on a real PostgreSQL server (a fresh database each)."""
+    directory = tmp_path / ".appstate"
+    url = database_url(None, directory) if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    opened = open_database(url, directory, secret_key="k" * 32)
+    yield opened
+    opened.close()

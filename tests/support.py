@@ -24,8 +24,9 @@ import localcloud
 from identity import provision
 from identity.broker import CredentialBroker
 from identity.settings import Settings
-from identity.signin import verify_id_token
+from identity.signin import APP_STATE_DIRNAME, verify_id_token
 from identity.signin.sealing import new_secret, secret_hash
+from identity.store.database import DATABASE_FILE
 from identity.users import SignedInUser
 from tests.localcloud.browser import Browser, pkce_pair, query_of
 from ui.local_proxy import LOCALCLOUD_MOUNT, LocalCloudProxy
@@ -51,6 +52,10 @@ def local_app_env(cloud: localcloud.LocalCloud, directory: Path, monkeypatch: py
     monkeypatch.chdir(directory)  # no stray config.yml; anything relative lands in the test's directory
     st.cache_resource.clear()
     reset_runtime()
+    # A database of the test's own: consents, Disconnect marks and the activity log outlive a runtime by design, and
+    # the session's localcloud (so its `.appstate/` beside it) is shared by every test.
+    for path in (cloud.data_dir.parent / APP_STATE_DIRNAME).glob(f"{DATABASE_FILE}*"):
+        path.unlink()
     yield directory / ".config.json"
     st.cache_resource.clear()
     reset_runtime()

@@ -43,3 +43,12 @@ def test_the_security_settings_routes_and_cookies_are_documented():
     for name in ("APP_ALLOWED_HOSTS", "APP_ADMINS", "APP_SETUP_TOKEN", "GET /consent/authorize?state=…",
                  "GET /auth/begin?attempt=…", "aid_signin", "aid_consent", "__Host-aid_session"):
         assert name in readme, f"README.md does not document {name}"
+
+
+def test_the_state_store_settings_and_the_replica_set_are_documented():
+    readme = (repo_root() / "README.md").read_text()
+    for name in ("APP_DATABASE_URL", "APP_SECRET_KEY", "APP_REPLICA_NAME", ".appstate/app.sqlite3",
+                 "STREAMLIT_SERVER_COOKIE_SECRET", "deploy/nginx.conf", "python -m localcloud env", "aid_replica",
+                 "python -m localcloud serve --port 8790"):
+        assert name in readme, f"README.md does not document {name}"
+    assert (repo_root() / "deploy" / "nginx.conf").is_file()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from identity.errors import IdentityError, SettingsError
+from ui.credentials_view import plain_markdown as plain
 from ui.runtime import AppRuntime, get_runtime
 
 __all__ = ["page_frame", "runtime_or_stop", "show_error", "sidebar"]
@@ -14,7 +15,7 @@ _SETTINGS_HINT = ("Fix it in the environment or in `.streamlit/secrets.toml` (RE
 _OTHER_HINT = "Check the settings and that the cloud is reachable, then reload this page."
 
 
-def show_error(error: IdentityError) -> None:
+def show_error(error: Exception) -> None:
     """The error's message and what to do about it; never a traceback."""
     hint = _SETTINGS_HINT if isinstance(error, SettingsError) else _OTHER_HINT
     st.error(f"{error}\n\n{hint}", icon=":material/error:")
@@ -36,6 +37,9 @@ def sidebar(runtime: AppRuntime) -> None:
         st.sidebar.info(banner, icon=":material/computer:")
     else:
         st.sidebar.success(banner, icon=":material/cloud:")
+    if runtime.settings.replica_name:  # behind a load balancer: which replica drew this page
+        st.sidebar.caption(f"Replica **{plain(runtime.settings.replica_name)}** · state in "
+                           f"{runtime.broker.database.dialect}")
 
 
 def page_frame() -> AppRuntime:

@@ -19,7 +19,6 @@ import pandas as pd
 
 from identity.broker import CredentialNeed, NotProvisioned
 from identity.broker.activity import Activity
-from identity.broker.cache import CacheKey
 from identity.broker.consents import PendingConsent
 from identity.broker.credentials import Credential, WorkloadAccessToken
 from identity.cloud import CloudTarget
@@ -30,7 +29,7 @@ __all__ = [
     "ACTIONS", "ACTIVITY_COLUMNS", "CLAIM_COLUMNS", "COLUMNS", "CONNECT", "CONNECTED", "CONSENT_PENDING",
     "DISCONNECT", "ERROR", "EXPIRED", "NOT_CONNECTED", "NO_VALUE", "REFRESH", "STATE_KEY", "UNTRUSTED_LINK",
     "WORD_JOINER",
-    "ActionResult", "CredentialRow", "CredentialsState", "action_key", "activity_table", "build_rows", "cache_key",
+    "ActionResult", "CredentialRow", "CredentialsState", "action_key", "activity_table", "build_rows",
     "claims_table", "code_span", "connected_result", "consent_caption", "consent_result", "countdown",
     "credential_status", "credential_table", "decode_unverified", "disconnected_result", "error_result",
     "expiry_text", "inbound_claims", "is_trusted_authorization_url", "kind_label", "markdown_text", "open_consent",
@@ -187,12 +186,6 @@ def row_key(need: CredentialNeed) -> str:
 def action_key(action: str, need: CredentialNeed) -> str:
     """The widget key of a row's button."""
     return f"credentials_{action}_{row_key(need)}"
-
-
-def cache_key(need: CredentialNeed, user: tuple[str, str], workload: str) -> CacheKey:
-    """Where the broker caches this need's credential for this user."""
-    scopes = need.scopes if need.kind == "oauth2" else ()
-    return CacheKey(user, workload, need.kind, need.provider, scopes)
 
 
 def kind_label(kind: str) -> str:

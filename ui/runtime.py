@@ -31,10 +31,12 @@ from identity.errors import IdentityError, SettingsError
 from identity.provision import read_config
 from identity.settings import Settings, load_settings
 from identity.signin import APP_STATE_DIRNAME, LoginSessionStore, OidcProvider, request_user
+from identity.store import ChangeFeed, Database, database_url, open_database
+from identity.store.legacy import import_legacy_files
 from identity.users import SignedInUser
 from web import HostAllowlist, host_allowlist
 
-__all__ = ["AppRuntime", "app_state_dir", "app_url", "build_runtime", "chat_store", "consent_user", "current_broker",
+__all__ = ["AppRuntime", "app_state_dir", "app_url", "build_runtime", "consent_user", "current_broker",
            "get_runtime", "host_names", "local_cloud_url", "login_sessions", "oidc_provider", "provider_logout_url",
            "reset_runtime", "runtime_lifespan", "secure_cookies", "xsrf_check"]
 
@@ -52,17 +54,37 @@ class AppRuntime:
     clients: Clients
     broker: CredentialBroker
     sessions: LoginSessionStore
+    chats: ChatStore
     setup_token: str | None = field(default=None, repr=False)  # for the first Provision in cloud mode
+
+    def close(self) -> None:
+        """Stop following the change feed and close the database (tests do; the app keeps its runtime)."""
+        self.broker.feed.stop()
+        self.broker.log.flush()
+        self.broker.database.close()
 
 
 def build_runtime(environ: Mapping[str, str], secrets: Mapping[str, Any]) -> AppRuntime:
     """Resolve the settings, connect (starting localcloud in local mode) and make the client factory."""
     settings = load_settings(environ, secrets=secrets)
+    database = _database(settings)
     target = connect(settings)
     clients = Clients(target)
-    return AppRuntime(settings=settings, target=target, clients=clients, broker=CredentialBroker(clients, settings),
-                      sessions=LoginSessionStore.in_directory(app_state_dir(settings)),
+    feed = ChangeFeed(database)
+    broker = CredentialBroker(clients, settings, database=database, feed=feed)
+    feed.start()  # other replicas' sign-outs, Disconnects and Clears reach this process's cache from now on
+    return AppRuntime(settings=settings, target=target, clients=clients, broker=broker,
+                      sessions=LoginSessionStore(database), chats=ChatStore(database),
                       setup_token=_setup_token(settings))
+
+
+def _database(settings: Settings) -> Database:
+    """The app's one database (APP_DATABASE_URL, or `.appstate/app.sqlite3`), migrated; what the releases before
+    it kept in `.appstate/*.sqlite3` is imported once."""
+    directory = app_state_dir(settings)
+    database = open_database(database_url(settings.database_url, directory), directory, settings.secret_key)
+    import_legacy_files(database, directory)
+    return database
 
 
 def _setup_token(settings: Settings) -> str | None:
@@ -78,16 +100,6 @@ def _setup_token(settings: Settings) -> str | None:
 def app_state_dir(settings: Settings) -> Path:
     """Where the app keeps its own state (login sessions): `.appstate/` beside localcloud's data directory."""
     return settings.localcloud_data_dir.parent / APP_STATE_DIRNAME
-
-
-def chat_store(settings: Settings) -> ChatStore:
-    """The app's chat store (one per state directory for the whole server; it filters every query by owner)."""
-    return _chat_store(str(app_state_dir(settings)))
-
-
-@st.cache_resource(show_spinner=False)
-def _chat_store(directory: str) -> ChatStore:
-    return ChatStore.in_directory(Path(directory))
 
 
 def _secrets() -> dict[str, Any]:
@@ -112,6 +124,8 @@ def get_runtime() -> AppRuntime:
 def reset_runtime() -> None:
     """Forget this process's runtime, so the next `get_runtime` reads the settings again (tests do; the app never)."""
     with _RUNTIME_LOCK:
+        for runtime in _RUNTIME:
+            runtime.close()
         _RUNTIME.clear()
         _names_from_settings.cache_clear()
 
@@ -141,9 +155,21 @@ def secure_cookies() -> bool:
         return False
 
 
+def _register_components() -> None:
+    """Streamlit serves a component's files only after a script run declared it, in that process: behind a load
+    balancer the sign-in button's frame may be fetched from a replica that never drew the Login page. Registered
+    with the server, every replica serves it."""
+    import streamlit_oauth
+    from streamlit import runtime
+
+    if runtime.exists():
+        runtime.get_instance().component_registry.register_component(streamlit_oauth._authorize_button)
+
+
 @asynccontextmanager
 async def runtime_lifespan(_app: object) -> AsyncIterator[None]:
     """`st.App` lifespan: build the runtime as the server starts, so `/lc/…` answers before any page view."""
+    _register_components()
     try:
         await anyio.to_thread.run_sync(get_runtime)
     except IdentityError as exc:

@@ -5,8 +5,9 @@ from identity.broker.broker import CredentialBroker
 from identity.broker.consents import PendingConsent
 from identity.broker.credentials import ApiKey, OAuth2Token, StsCredentials, WorkloadAccessToken, fingerprint
 from identity.broker.errors import ConsentError, ConsentRequired, NotProvisioned, SignInExpired
+from identity.broker.holdings import Holdings
 from identity.broker.needs import CredentialNeed
 
 __all__ = ["Activity", "ApiKey", "ConsentError", "ConsentRequired", "CredentialBroker", "CredentialNeed",
-           "NotProvisioned", "OAuth2Token", "PendingConsent", "SignInExpired", "StsCredentials",
+           "Holdings", "NotProvisioned", "OAuth2Token", "PendingConsent", "SignInExpired", "StsCredentials",
            "WorkloadAccessToken", "fingerprint"]

@@ -5,27 +5,43 @@ GetWorkloadAccessTokenForJWT with the user's verified ID token (signed with the 
 AssumeRoleForWorkloadIdentity gives the role's STS keys, which sign GetResourceAPIKey and
 GetResourceOAuth2Token. Every credential is cached per verified user until shortly before it expires;
 a consent is raised at once as ConsentRequired and completed by the app's return route.
+
+Split by responsibility: this module gets and caches credentials; `consent_desk` checks and completes consent
+returns; `audit` records every call. State that outlives a process (consents, Disconnect marks, the activity log)
+is in the app's database; credentials never are.
 """
 
 from __future__ import annotations
 
+import json
+import secrets
+import shutil
+import tempfile
 import time
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import jwt
 from alibabacloud_agentidentitydata20251127 import models as data
 
-from identity.broker.activity import Activity, ActivityLog
+from identity.broker.activity import ActivityLog
+from identity.broker.audit import Audit
 from identity.broker.cache import CacheKey, CredentialCache
+from identity.broker.consent_desk import ConsentDesk
 from identity.broker.consents import CONSENT_LIFETIME_SECONDS, ConsentRegistry, PendingConsent
 from identity.broker.credentials import ApiKey, OAuth2Token, StsCredentials, WorkloadAccessToken
-from identity.broker.errors import ConsentError, ConsentRequired, NotProvisioned, SignInExpired
+from identity.broker.disconnects import DisconnectMarks
+from identity.broker.errors import ConsentRequired, NotProvisioned, SignInExpired
+from identity.broker.holdings import Holdings
+from identity.broker.needs import CredentialNeed
 from identity.clients import Clients
-from identity.errors import CloudError
 from identity.provision import read_config
 from identity.settings import Settings
+from identity.store import Change, ChangeFeed, Database, database_url, open_database
 from identity.users import SignedInUser
 
 __all__ = ["CredentialBroker"]
@@ -38,14 +54,42 @@ STS_SECONDS = 3600
 OPAQUE_TOKEN_SECONDS = 900.0
 
 
-class CredentialBroker:
-    """Process-wide; every cache, consent and log entry is keyed by the verified user."""
+# What one replica tells the others (identity.store.feed), so none keeps using what a user took back.
+SIGNED_OUT, DISCONNECTED, CLEARED = "signed-out", "disconnected", "cleared"
 
-    def __init__(self, clients: Clients, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+
+class CredentialBroker:
+    """Process-wide; every cache, consent and log entry is keyed by the verified user.
+
+    Credentials live only in this process's memory (and in Agent Identity's vault). Consents, Disconnect marks and
+    the activity log live in the app's database, shared by every replica; a sign-out, Disconnect or Clear made on
+    another replica reaches this one's cache through the change feed within a second.
+    """
+
+    def __init__(self, clients: Clients, settings: Settings, clock: Callable[[], float] = time.time,
+                 database: Database | None = None, feed: ChangeFeed | None = None) -> None:
         self.clients, self.settings, self.clock = clients, settings, clock
-        self.cache, self.consents, self.log = CredentialCache(), ConsentRegistry(), ActivityLog()
+        self.database = database or _scratch_database(self)
+        self.feed = feed or ChangeFeed(self.database, clock)
+        self.cache, self.log = CredentialCache(), ActivityLog(self.database, clock)
+        now = lambda: self.clock()  # noqa: E731  (read at each call: tests move the broker's clock)
+        self.audit = Audit(self.log, now)
+        self.consents = ConsentRegistry(self.database, self.feed)
+        self.desk = ConsentDesk(self.consents, self.audit, clients, now, self._token_after_consent, self._check)
         # OAuth2 credentials the user disconnected: the next request forces a fresh consent.
-        self._disconnected: set[CacheKey] = set()
+        self.marks = DisconnectMarks(self.database)
+        self.feed.subscribe(self._apply)
+
+    def _apply(self, change: Change) -> None:
+        """Another replica's sign-out, Disconnect or Clear: stop using what this process cached for it."""
+        if change.topic == SIGNED_OUT:
+            self.cache.forget_user(change.owner)
+        elif change.topic == DISCONNECTED:
+            fields = json.loads(change.detail)
+            self.cache.drop(CacheKey(change.owner, fields["workload"], fields["kind"], fields["provider"],
+                                     tuple(fields["scopes"])))
+        elif change.topic == CLEARED:
+            self.cache.clear()
 
     # -- plumbing ---------------------------------------------------------------------------------
     def workload(self) -> str:
@@ -59,27 +103,17 @@ class CredentialBroker:
     def _key(self, user: SignedInUser, kind: str, provider: str = "", scopes: tuple[str, ...] = ()) -> CacheKey:
         return CacheKey(user.key, self.workload(), kind, provider, scopes)
 
-    def _record(self, user: SignedInUser, action: str, provider: str, outcome: str, started: float,
+    def _record(self, user: SignedInUser, action: str, provider: str, outcome: str, started: float | None = None,
                 detail: str = "") -> None:
-        self.log.add(Activity(self.clock(), user.key, action, provider, outcome,
-                              round((time.perf_counter() - started) * 1000, 1), detail))
+        self.audit.record(user.key, action, provider, outcome, started, detail)
 
     def _call(self, user: SignedInUser, action: str, provider: str, call: Callable[[], T]) -> T:
-        """One identity call, logged with its outcome and latency (errors keep their code)."""
-        started = time.perf_counter()
-        try:
-            result = call()
-        except CloudError as error:
-            self._record(user, action, provider, error.code, started, error.message)
-            raise
-        self._record(user, action, provider, "ok", started)
-        return result
+        return self.audit.call(user.key, action, provider, call)
 
     def _cached(self, user: SignedInUser, key: CacheKey) -> Any:
         found = self.cache.get(key, self.clock(), LEEWAY_SECONDS)
         if found is not None:
-            self._record(user, "cache", key.provider or key.kind, "cache hit", time.perf_counter(),
-                         found.fingerprint)
+            self._record(user, "cache", key.provider or key.kind, "cache hit", None, found.fingerprint)
         return found
 
     def _check(self, user: SignedInUser) -> None:
@@ -152,10 +186,12 @@ class CredentialBroker:
         """An OAuth2 token; raises ConsentRequired at once when the user must approve first."""
         # An M2M token is the app's, not the user's: kept apart so neither can ever answer for the other.
         key = self._key(user, "oauth2" if flow != "M2M" else "oauth2_m2m", provider, scopes)
-        forced = force or key in self._disconnected
-        found = None if forced else self._cached(user, key)
+        # The hot path asks only memory: a Disconnect drops the cached token here and, through the change feed, on
+        # every replica, so a cached token is never one the user took back.
+        found = None if force else self._cached(user, key)
         if found is not None:
             return found
+        forced = force or key in self.marks
         # A consent already waiting is reused, also after a Disconnect; only an explicit `force` starts another.
         waiting = None if force or flow == "M2M" else self.consents.open_for(user.key, provider, scopes, self.clock())
         if waiting is not None:
@@ -176,7 +212,7 @@ class CredentialBroker:
         if body.access_token:
             # A token after a Disconnect means a fresh consent completed: from now on the vault's answer counts.
             # Until then the mark stays, so a consent that is declined or refused never brings the old token back.
-            self._disconnected.discard(key)
+            self.marks.discard(key)
             return self._keep_token(key, body)
         raise ConsentRequired(self._pending(user, state, key.provider, key.scopes, body))
 
@@ -187,8 +223,8 @@ class CredentialBroker:
         for a tool the user asked for.
         """
         key = self._key(user, "oauth2", provider, scopes)
-        found = None if key in self._disconnected else self._cached(user, key)
-        if found is not None or key in self._disconnected:
+        found = self._cached(user, key)
+        if found is not None or key in self.marks:
             return found
         request = data.GetResourceOAuth2TokenRequest(
             resource_credential_provider_name=provider, scopes=list(scopes), oauth2_flow="USER_FEDERATION",
@@ -209,104 +245,46 @@ class CredentialBroker:
         consent = PendingConsent(state, user.key, provider, scopes, body.authorization_url, body.session_uri,
                                  now, now + CONSENT_LIFETIME_SECONDS)
         self.consents.add(consent)
-        self._record(user, "GetResourceOAuth2Token", provider, "consent required", time.perf_counter())
+        self._record(user, "GetResourceOAuth2Token", provider, "consent required")
         return consent
 
-    # -- consent return -------------------------------------------------------------------------------
-    # A consent completes only for its owner, in the browser where the owner pressed Authorize, with the session
-    # the identity service issued for it. Any refused attempt ends the consent for good (declined): a link that
-    # leaked is worth nothing afterwards, whoever approved at the provider. Every refusal is logged for the user
-    # who tried and for the owner (never with the state or session values).
+    # -- consent return: the desk's (identity.broker.consent_desk); kept here so callers need one object ----------
     def authorize_consent(self, user: SignedInUser, state: str, browser: str) -> PendingConsent:
-        """The owner pressed Authorize in the browser holding the consent cookie `browser` (its hash): bind the
-        consent to that browser and return it, so the route can send the browser to its authorization URL."""
-        consent = self._checked(user, state, lambda found: self._check_open(user, found))
-        return self.consents.bind_browser(consent.state, browser)
+        return self.desk.authorize(user, state, browser)
 
     def complete_consent(self, user: SignedInUser, state: str, session_uri: str | None,
                          browser: str = "") -> PendingConsent:
-        """Finish a consent for its owner: CompleteResourceTokenAuth, fetch the token, wake the waiter."""
-        self._check(user)
-        consent = self._checked(user, state, lambda found: self._check_return(user, found, session_uri, browser))
-        identifier = data.CompleteResourceTokenAuthRequestUserIdentifier(user_jwt=user.id_token)
-        request = data.CompleteResourceTokenAuthRequest(session_uri=consent.session_uri, user_identifier=identifier)
-        self._call(user, "CompleteResourceTokenAuth", consent.provider,
-                   lambda: self.clients.data().complete_resource_token_auth(request))
-        key = self._key(user, "oauth2", consent.provider, consent.scopes)
-        try:  # fetched now, so the waiting tool call finds it in the cache
-            self._request_token(user, key, "USER_FEDERATION", False, None)
-        except ConsentRequired as again:  # the vault did not get the token after all
-            self.consents.settle(again.consent.state, "declined", "superseded")
-            return self.consents.settle(state, "declined", "the provider returned no token")
-        return self.consents.settle(state, "completed")
+        return self.desk.complete(user, state, session_uri, browser)
 
     def decline_consent(self, user: SignedInUser, state: str, reason: str = "you declined") -> PendingConsent:
-        consent = self._checked(user, state, lambda found: self._check_open(user, found))
-        self._record(user, "consent", consent.provider, "declined", time.perf_counter(), reason)
-        return self.consents.settle(state, "declined", reason)
+        return self.desk.decline(user, state, reason)
 
     def note_unsigned_return(self, state: str) -> None:
-        """A consent return reached the app without a login session: nothing is completed, the consent ends, and
-        its owner (if the state names one) sees the attempt in their activity log."""
-        consent = self.consents.get(state)
-        if consent is not None:
-            self._end_refused(consent, "return without a login session")
-
-    def _checked(self, user: SignedInUser, state: str,
-                 check: Callable[[PendingConsent | None], PendingConsent]) -> PendingConsent:
-        """`check(consent)`; a refusal is logged for both users and ends the consent."""
-        consent = self.consents.get(state)
-        try:
-            return check(consent)
-        except ConsentError as refused:
-            provider = consent.provider if consent is not None else ""
-            self._record(user, "CompleteResourceTokenAuth", provider, "refused", time.perf_counter(), refused.reason)
-            if consent is not None:
-                who = f" ({user.name or user.subject})" if consent.owner != user.key else ""
-                self._end_refused(consent, refused.reason + who, log_owner=consent.owner != user.key)
-            raise
-
-    def _end_refused(self, consent: PendingConsent, reason: str, *, log_owner: bool = True) -> None:
-        if log_owner:
-            self._record_for(consent.owner, consent.provider, reason)
-        self.consents.end_if_pending(consent.state, f"refused: {reason}")  # settled ones stay as they are
-
-    def _record_for(self, owner: tuple[str, str], provider: str, detail: str) -> None:
-        self.log.add(Activity(self.clock(), owner, "CompleteResourceTokenAuth", provider, "refused", 0.0, detail))
-
-    def _check_open(self, user: SignedInUser, consent: PendingConsent | None) -> PendingConsent:
-        """The consent exists, belongs to `user` and is still pending."""
-        if consent is None:
-            raise ConsentError("This consent link is unknown: it was not started from this app.", 404,
-                               "unknown state")
-        if consent.owner != user.key:
-            raise ConsentError("This consent was started by another user: it cannot be completed by you.", 403,
-                               "consent started by another user")
-        status = consent.status_at(self.clock())
-        if status != "pending":
-            raise ConsentError(f"This consent is already {status}: ask the agent again for a new link.", 409,
-                               f"consent already {status}")
-        return consent
-
-    def _check_return(self, user: SignedInUser, consent: PendingConsent | None, session_uri: str | None,
-                      browser: str) -> PendingConsent:
-        """`_check_open`, and the return carries this consent's session and comes to the browser that pressed
-        Authorize."""
-        consent = self._check_open(user, consent)
-        if not session_uri or session_uri != consent.session_uri:
-            raise ConsentError("The returned session does not match this consent.", 400,
-                               "session does not match the consent")
-        if not consent.browser or browser != consent.browser:
-            raise ConsentError("This consent was not started from this browser: press Authorize in the app, in "
-                               "the browser you approve in.", 403, "return to another browser")
-        return consent
+        self.desk.note_unsigned_return(state)
 
     def wait_for_consent(self, user: SignedInUser, state: str, timeout: float) -> PendingConsent | None:
-        """Block (bounded) until this user's consent is settled; woken by the return route at once."""
-        consent = self.consents.get(state)
-        if consent is None or consent.owner != user.key:
-            return None
-        return self.consents.wait(state, timeout)
+        return self.desk.wait(user, state, timeout)
+
+    def _token_after_consent(self, user: SignedInUser, consent: PendingConsent) -> None:
+        """Fetched as soon as a consent completes, so the waiting tool call finds it in the cache."""
+        self._request_token(user, self._key(user, "oauth2", consent.provider, consent.scopes), "USER_FEDERATION",
+                            False, None)
+
+    # -- what a user holds (the pages' one read-only query) ---------------------------------------------------
+    def holdings(self, user: SignedInUser, needs: Sequence[CredentialNeed] = ()) -> Holdings:
+        """The user's cached credentials for `needs`, consents and activity; never calls an identity service."""
+        try:
+            workload = self.workload()
+        except NotProvisioned:
+            return Holdings(None, None, None, {}, self.consents.of(user.key), self.log.of(user.key))
+        key = CacheKey(user.key, workload, "")
+
+        def peek(kind: str, provider: str = "", scopes: tuple[str, ...] = ()) -> Any:
+            return self.cache.peek(replace(key, kind=kind, provider=provider, scopes=scopes))
+
+        held = {need: peek(need.kind, need.provider, need.scopes if need.kind == "oauth2" else ()) for need in needs}
+        return Holdings(workload, peek("workload"), peek("sts"), held, self.consents.of(user.key),
+                        self.log.of(user.key))
 
     # -- housekeeping -----------------------------------------------------------------------------------
     def disconnect(self, user: SignedInUser, kind: str, provider: str = "", scopes: tuple[str, ...] = ()) -> None:
@@ -314,17 +292,42 @@ class CredentialBroker:
         API keys and STS keys are simply fetched anew."""
         key = self._key(user, kind, provider, scopes)
         self.cache.drop(key)
-        if kind == "oauth2":
-            self._disconnected.add(key)
-        self._record(user, "disconnect", provider or kind, "ok", time.perf_counter())
+        with self.database.write() as db:  # the mark and its announcement commit together
+            if kind == "oauth2":
+                DisconnectMarks.add(db, key, self.clock())
+            self.feed.publish(db, DISCONNECTED, user.key, json.dumps(
+                {"workload": key.workload, "kind": kind, "provider": provider, "scopes": list(scopes)}))
+        self._record(user, "disconnect", provider or kind, "ok")
 
     def forget_user(self, user: SignedInUser) -> None:
-        """Sign-out: drop every cached credential and pending consent of this user.
+        """Sign-out: drop every cached credential and pending consent of this user, on every replica.
 
         Disconnect marks stay: they hold no secret, and a sign-out followed by a sign-in must not quietly bring
         back a vaulted token the user disconnected (the next use still asks for consent again)."""
         self.cache.forget_user(user.key)
         self.consents.forget(user.key)
+        with self.database.write() as db:
+            self.feed.publish(db, SIGNED_OUT, user.key)
+
+    def forget_everyone(self) -> None:
+        """Setup's Clear: the resources are gone, so is every cached credential, on every replica."""
+        self.cache.clear()
+        with self.database.write() as db:
+            self.feed.publish(db, CLEARED, ("", ""))
+
+
+def _scratch_database(owner: object) -> Database:
+    """A private SQLite database in a temporary directory, removed with `owner` (a broker built without the app's
+    database, as tests and tools do): the same code path as the app's, just not shared."""
+    directory = Path(tempfile.mkdtemp(prefix="aid-state-"))
+    database = open_database(database_url(None, directory), directory, secret_key=secrets.token_urlsafe(32))
+    weakref.finalize(owner, _remove_scratch, database, directory)
+    return database
+
+
+def _remove_scratch(database: Database, directory: Path) -> None:
+    database.close()
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 def _parse_time(value: str | None, default: float) -> float:

@@ -51,6 +51,10 @@ class CredentialCache:
         with self._lock:
             self._entries.pop(key, None)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
     def forget_user(self, user: tuple[str, str]) -> None:
         with self._lock:
             for key in [k for k in self._entries if k.user == user]:

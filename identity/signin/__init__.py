@@ -1,7 +1,7 @@
 """Sign-in: ID token verification, the provider's discovery and keys, and server-side login sessions.
 
 Protocol logic (`id_token`, `sealing`) is pure; `provider` and `oauth_client` do the HTTP, `sessions` the
-SQLite, and `routes` the cookie. Errors are `SignInError` (an `IdentityError`).
+database, and `routes` the cookie. Errors are `SignInError` (an `IdentityError`).
 """
 
 from identity.signin.errors import SignInError, UnknownSigningKey

@@ -25,7 +25,7 @@ def store(tmp_path) -> Iterator[ChatStore]:
 
 def test_the_store_file_is_private(tmp_path, store):
     assert stat.S_IMODE((tmp_path / ".appstate").stat().st_mode) == 0o700
-    assert stat.S_IMODE(store.path.stat().st_mode) == 0o600 and store.path.name == "chats.sqlite3"
+    assert stat.S_IMODE(store.database.path.stat().st_mode) == 0o600 and store.database.path.name == "app.sqlite3"
 
 
 def test_chats_are_created_listed_renamed_and_deleted(store):
@@ -55,7 +55,7 @@ def test_a_conversation_survives_a_new_store_on_the_same_file(tmp_path, store):
               ToolFinished("c1", "weather_search", True, "api_key", "p", 12.0, "30 degrees", "sha256:abc"),
               McpUnavailable("down"), TurnError("InvalidApiKey", "bad key")]
     assert list(recorded(store, ALICE, chat.id, events)) == events
-    reopened = ChatStore(store.path)
+    reopened = ChatStore.in_directory(store.database.path.parent)
     try:
         entries = reopened.entries(ALICE, chat.id)
         assert [e.kind for e in entries] == ["message", "message", "card", "card", "card"]
@@ -70,7 +70,8 @@ def test_a_consent_card_is_kept_without_its_single_use_link(store):
     needed = ConsentNeeded("st", "get_current_time", "mcp", ("openid",), "http://lc/oauth2/authorize?x=1", 1.0)
     list(recorded(store, ALICE, chat.id, [needed]))
     [entry] = store.entries(ALICE, chat.id)
-    assert entry.body["authorization_url"] == "" and "authorize" not in store.path.read_bytes().decode("latin-1")
+    on_disk = b"".join(path.read_bytes() for path in store.database.path.parent.glob("app.sqlite3*"))
+    assert entry.body["authorization_url"] == "" and b"authorize" not in on_disk
 
 
 def test_bob_can_neither_see_nor_touch_alices_chat(store):

@@ -120,7 +120,7 @@ def test_connect_on_the_api_key_row_shows_a_fingerprint_and_never_the_key(provis
     at = _press(_open(session), view.CONNECT, need)
     row = _table(at).set_index("Provider").loc[need.provider]
     assert row.Status.endswith(view.CONNECTED) and row.Preview.startswith("sha256:")
-    key = provisioned.broker.cache.peek(view.cache_key(need, alice.key, provisioned.broker.workload()))
+    key = provisioned.broker.holdings(alice, [need]).credential(need)
     assert row.Preview == key.fingerprint and key.value and key.value not in row.Preview
     assert key.fingerprint.encode() in _rendered(at)  # the search below does reach the table's cells
     assert key.value.encode() not in _rendered(at) and key.value not in repr(at.session_state)
@@ -171,7 +171,7 @@ def test_an_approved_consent_connects_the_row_and_disconnect_turns_it_back(provi
     assert _statuses(at)[need.provider] == view.CONNECTED and not at.get("link_button")
     connected_as = dict(zip(_table(at)["Provider"], _table(at)["Connected as"], strict=True))
     assert connected_as[need.provider] == f"you ({alice.subject})"  # the provider account the token is for
-    token = provisioned.broker.cache.peek(view.cache_key(need, alice.key, provisioned.broker.workload()))
+    token = provisioned.broker.holdings(alice, [need]).credential(need)
     assert token.value.encode() not in _rendered(at)
 
     _press(at, view.DISCONNECT, need)

@@ -10,7 +10,6 @@ import pytest
 
 from identity.broker import ApiKey, CredentialNeed, NotProvisioned, OAuth2Token, PendingConsent, StsCredentials
 from identity.broker.activity import Activity
-from identity.broker.cache import CacheKey
 from identity.cloud import CloudTarget
 from identity.errors import CloudError
 from ui import credentials_view as view
@@ -133,12 +132,6 @@ def test_outside_text_is_shown_literally_in_markdown():
     caption = view.sign_in_caption("[Alice](https://evil.example)", "sub`x", NOW + 60, NOW)
     assert caption.startswith("**\\[Alice\\]\\(https\\:\u2060//evil\\.example\\)** (`sub'x`)")
     assert "](" not in view.consent_caption(dataclasses.replace(_consent(MCP), provider="[x](y)"), NOW)
-
-
-def test_cache_keys_match_the_brokers():
-    assert view.cache_key(MCP, ALICE, "wl") == CacheKey(ALICE, "wl", "oauth2", "mcp-provider", MCP.scopes)
-    assert view.cache_key(KEY, ALICE, "wl") == CacheKey(ALICE, "wl", "api_key", "key-provider", ())
-    assert view.cache_key(STS, ALICE, "wl") == CacheKey(ALICE, "wl", "sts", "", ())
 
 
 @pytest.mark.parametrize(("seconds", "text"), [(0, "0s"), (6.9, "6s"), (245, "4m 05s"), (3723, "1h 02m 03s"),

@@ -19,7 +19,7 @@ from tools import credential_needs
 from tools.documents import DINGTALK_SCOPES
 from ui import inspect_view as view
 from ui import timeline_view as timeline
-from ui.credentials_view import cache_key, expiry_text
+from ui.credentials_view import expiry_text
 
 # A double-quoted DOT string as Graphviz reads it: `\"` and `\\` are escapes, anything else but `"` is text.
 _DOT_STRING = re.compile(r'"(?:\\.|[^"\\])*"')
@@ -73,7 +73,7 @@ def test_the_diagram_steps_match_the_flows_activity_log(world, broker):
     assert [(s.source, s.target) for s in _between(steps)] == [
         (view.AGENT, view.AGENT), (view.AGENT, view.AGENT), (view.AGENT, view.IDENTITY)]
     need = next(n for n in credential_needs(world.settings) if n.kind == "api_key")
-    key = broker.cache.peek(cache_key(need, world.alice.key, broker.workload()))
+    key = broker.holdings(world.alice, [need]).credential(need)
     last = steps[-1]
     assert (last.source, last.target, last.action, last.outcome) == (view.AGENT, view.SERVICE, "weather_search", "ok")
     assert last.artifact == call.fingerprint == key.fingerprint
@@ -187,10 +187,8 @@ def test_the_timeline_holds_every_live_credential_and_pending_consent(world, bro
                                                                                              event))
     with pytest.raises(ConsentRequired):  # asked, not yet given: a pending consent
         broker.oauth2_token(alice, world.settings.dingtalk_oauth_provider_name, DINGTALK_SCOPES, force=True)
-    workload, now = broker.workload(), broker.clock()
-    keys = [CacheKey(alice.key, workload, "workload"), *(cache_key(n, alice.key, workload)
-                                                         for n in credential_needs(world.settings))]
-    held = [c for c in (broker.cache.peek(key) for key in dict.fromkeys(keys)) if c is not None]
+    now = broker.clock()
+    held = broker.holdings(alice, credential_needs(world.settings)).held()
     assert {type(c).__name__ for c in held} == {"WorkloadAccessToken", "StsCredentials", "ApiKey", "OAuth2Token"}
     rows = timeline.lifetimes(alice, held, broker.consents.of(alice.key), broker.log.of(alice.key), now)
     by_print = {row.fingerprint: row for row in rows if row.fingerprint}

@@ -16,7 +16,7 @@ from bench.results import Results, render_table
 from bench.stats import percentile, summarize
 from tests.conftest import repo_root
 
-SECTIONS = ["calls", "resolution", "consent", "throughput", "startup", "chat"]
+SECTIONS = ["calls", "resolution", "consent", "throughput", "startup", "chat", "state"]
 _PROXIES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
 
 
@@ -40,7 +40,7 @@ def test_one_table_with_every_benchmark_in_order(quick_run):
     assert [line for line in table.splitlines() if line.startswith("figure")] == [table.splitlines()[0]]
     titles = [s["title"] for s in document["sections"]]
     assert [s["key"] for s in document["sections"]] == SECTIONS
-    assert [title[:2] for title in titles] == ["1.", "2.", "3.", "4.", "5.", "6."]
+    assert [title[:2] for title in titles] == ["1.", "2.", "3.", "4.", "5.", "6.", "7."]
     positions = [table.index(title) for title in titles]
     assert positions == sorted(positions)
     assert document["table"].strip() == table.strip()
@@ -68,10 +68,18 @@ def test_our_cached_credentials_cost_zero_remote_calls(quick_run):
         assert calls[f"{kind}: SDK, repeated call"]["min"] >= 1  # the SDK refetches its workload token every call
 
 
+def test_the_state_benchmark_measures_both_engines_across_processes_and_the_cached_call(quick_run):
+    state = _figures(quick_run[1], "state")
+    for engine in ("SQLite", "PostgreSQL"):  # PostgreSQL is installed wherever the tests run (.ci/run)
+        assert state[f"consent wake-up, other process, {engine}, p95"]["median"] > 0
+    assert state["consent wake-up, same process (SQLite), p95"]["median"] > 0
+    assert state["with the store / before, cached call"]["median"] > 0
+
+
 def test_the_comparisons_are_ratios_measured_in_the_same_run(quick_run):
     _, document = quick_run
     ratios = [f for s in document["sections"] for f in s["figures"] if f["unit"] == "x"]
-    assert {"resolution", "consent", "throughput", "startup"} <= {
+    assert {"resolution", "consent", "throughput", "startup", "state"} <= {
         s["key"] for s in document["sections"] if any(f["unit"] == "x" for f in s["figures"])}
     assert all(f["median"] is None or f["median"] > 0 for f in ratios)
 

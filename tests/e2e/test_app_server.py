@@ -28,6 +28,14 @@ def test_localcloud_starts_with_the_server_before_any_page_view(server: AppServe
     assert (server.localcloud_dir / "localcloud.sqlite3").is_file()
 
 
+def test_the_sign_in_buttons_files_are_served_before_any_page_ran(server: AppServer) -> None:
+    # Behind a load balancer the Login page's component frame may be fetched from a replica that never ran a page
+    # (no test in this module opens the websocket, so no script has run here).
+    response = _get(f"{server.url}/component/streamlit_oauth.authorize_button/index.html")
+
+    assert response.status_code == 200 and "<html" in response.text.lower()
+
+
 def test_the_discovery_document_is_served_on_the_apps_origin(server: AppServer) -> None:
     response = _get(f"{server.url}/lc/oauth/aliyun/.well-known/openid-configuration")
 

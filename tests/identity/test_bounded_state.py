@@ -11,6 +11,7 @@ from identity.broker.consents import (
     PendingConsent,
 )
 from identity.broker.credentials import ApiKey
+from identity.store import ChangeFeed, Database
 
 ALICE, BOB = ("iss", "alice"), ("iss", "bob")
 
@@ -20,8 +21,8 @@ def _consent(owner: tuple[str, str], at: float, state: str | None = None) -> Pen
                           "urn:s", at, at + CONSENT_LIFETIME_SECONDS)
 
 
-def test_long_expired_consents_of_anyone_are_dropped_when_a_new_one_arrives():
-    registry = ConsentRegistry()
+def test_long_expired_consents_of_anyone_are_dropped_when_a_new_one_arrives(database: Database):
+    registry = ConsentRegistry(database, ChangeFeed(database))
     old = _consent(BOB, 0.0, "old")
     registry.add(old)
     registry.add(_consent(ALICE, CONSENT_LIFETIME_SECONDS + KEEP_AFTER_EXPIRY_SECONDS - 1))
@@ -30,8 +31,8 @@ def test_long_expired_consents_of_anyone_are_dropped_when_a_new_one_arrives():
     assert registry.get("old") is None
 
 
-def test_a_user_keeps_at_most_the_cap_and_the_oldest_settled_go_first():
-    registry = ConsentRegistry()
+def test_a_user_keeps_at_most_the_cap_and_the_oldest_settled_go_first(database: Database):
+    registry = ConsentRegistry(database, ChangeFeed(database))
     registry.add(_consent(ALICE, 0.0, "open"))
     for n in range(KEEP_PER_USER + 10):
         consent = _consent(ALICE, 1.0 + n, f"s{n}")

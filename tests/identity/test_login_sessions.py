@@ -144,7 +144,7 @@ def test_only_hashes_and_sealed_data_are_on_disk(store):
     ticket = ticket_for(store, session_id)
     store.close()
 
-    files = list(store.path.parent.iterdir())
+    files = list(store.database.path.parent.iterdir())
     on_disk = b"".join(path.read_bytes() for path in files)
     for secret in (session_id, ticket, ID_TOKEN, "Alice Chen", "1234567890123456"):
         assert secret.encode() not in on_disk, secret
@@ -154,14 +154,14 @@ def test_the_directory_is_0700_and_the_file_0600(store, tmp_path):
     store.create(alice(), NOW)
 
     assert stat.S_IMODE((tmp_path / ".appstate").stat().st_mode) == 0o700
-    assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(store.database.path.stat().st_mode) == 0o600
 
 
 def test_sessions_survive_reopening_the_store(store):
     session_id = store.create(alice(), NOW)
     store.close()
 
-    reopened = LoginSessionStore(store.path)
+    reopened = LoginSessionStore.in_directory(store.database.path.parent)
     try:
         assert reopened.user(session_id, NOW) == alice()
     finally:

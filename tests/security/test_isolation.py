@@ -285,9 +285,9 @@ def tool_crossings(crowd: Crowd) -> list[str]:
 
 def _chat_rows(store: ChatStore) -> list[tuple[str, str, str, str]]:
     """Every entry row of the chat file, read straight from SQLite: (chat id, issuer, subject, body)."""
-    db = sqlite3.connect(f"file:{store.path}?mode=ro", uri=True)
+    db = sqlite3.connect(f"file:{store.database.path}?mode=ro", uri=True)
     try:
-        return db.execute("SELECT chat_id, issuer, subject, body FROM entries").fetchall()
+        return db.execute("SELECT chat_id, issuer, subject, body FROM chat_entries").fetchall()
     finally:
         db.close()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from agent import ChatStore, LimitReached, TurnDone, TurnError, recorded
 from agent.loop import MAX_PROMPT_CHARS
@@ -21,7 +22,6 @@ from tests.agent.conftest import World, run, turn
 from tests.app.test_credentials_page import sign_in
 from tests.conftest import repo_root
 from tests.support import open_page
-from ui.runtime import chat_store
 
 # The agent tests' fixtures, by reference: a provisioned localcloud with alice and bob signed in for real.
 world, broker = agent_fixtures.world, agent_fixtures.broker
@@ -103,7 +103,8 @@ def test_a_flood_of_sign_in_attempts_keeps_a_bounded_number(tmp_path, monkeypatc
     store = LoginSessionStore.in_directory(tmp_path / ".appstate")
     try:
         attempts = [store.open_attempt(1_000.0 + i) for i in range(200)]
-        [(kept,)] = store._db.execute("SELECT COUNT(*) FROM attempts").fetchall()
+        with store.database.read() as db:
+            kept = db.execute(text("SELECT COUNT(*) FROM signin_attempts")).scalar()
 
         assert kept == 50
         assert store.bind_attempt(attempts[-1], "a-browser", 1_200.0)  # the newest still work
@@ -114,7 +115,7 @@ def test_a_flood_of_sign_in_attempts_keeps_a_bounded_number(tmp_path, monkeypatc
 
 def test_the_chat_page_says_when_a_user_has_the_most_chats_and_when_a_chat_is_full(chat_runtime):
     alice, session = sign_in(chat_runtime, "alice")
-    store = chat_store(chat_runtime.settings)
+    store = chat_runtime.chats
     full = store.create_chat(alice.key)
     for number in range(MAX_ENTRIES_PER_CHAT):
         store.append_message(alice.key, full.id, {"role": "user", "content": f"message {number}"})

@@ -390,7 +390,7 @@ def test_the_model_is_sent_no_canary(trail):
 
 
 def test_the_chat_store_keeps_fingerprints_never_values(trail):
-    chats = {path: data for path, data in trail.files.items() if "chats.sqlite3" in path}
+    chats = {path: data for path, data in trail.files.items() if "app.sqlite3" in path}
     assert _leaks(trail.canaries, chats) == {}
     assert any(trail.fingerprints["api_key test-provider-api-key"].encode() in data for data in chats.values())
 
@@ -409,11 +409,11 @@ def test_no_canary_in_any_url(trail):
 
 def test_config_json_and_app_state_files_hold_no_canary(trail):
     """`.config.json` names what Provision made, the inbound app's client id included: a public client's id is
-    not a secret (it is in every authorize URL), so it is no canary. The login sessions are sealed, the chats keep
-    fingerprints: no value of any canary may be in these files."""
+    not a secret (it is in every authorize URL), so it is no canary. The login sessions and consents are sealed,
+    the chats and the activity log keep fingerprints: no value of any canary may be in these files."""
     config = next(data for path, data in trail.files.items() if path.endswith(".config.json"))
     assert b"workload_identity_name" in config and b"inbound_app_id" in config
-    assert any(path.endswith("login_sessions.sqlite3") for path in trail.files)
+    assert any(path.endswith("app.sqlite3") for path in trail.files)  # sessions, chats, consents, activity
     assert _leaks(trail.canaries, trail.files) == {}
 
 

@@ -76,8 +76,7 @@ def _traces(runtime: AppRuntime, user: SignedInUser) -> dict[str, Any]:
     now = broker.clock()
     return {"cached": [key.kind for key in keys if broker.cache.peek(key) is not None],
             "open consents": [c.provider for c in broker.consents.of(user.key) if c.status_at(now) == "pending"],
-            # the broker keeps no public view of its marks; they are per-user state all the same
-            "disconnected": [key.provider for key in broker._disconnected if key.user == user.key]}
+            "disconnected": [key.provider for key in broker.marks.of(user.key)]}
 
 
 def _approved_at_provider(consent: PendingConsent, username: str, return_url: str,

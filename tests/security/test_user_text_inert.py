@@ -26,7 +26,6 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from streamlit.testing.v1 import AppTest
 
-import ui.runtime
 from agent import AgentError, ChatStore
 from identity.broker import PendingConsent
 from identity.broker.activity import Activity, Trace
@@ -380,13 +379,10 @@ def _fail_with_planted_text(*_: object, **__: object) -> Any:
     raise AgentError(f"The chat store refused {PLANTED}", "StoreError")
 
 
-@pytest.mark.parametrize("where", ["opening the store", "listing the chats", "answering"])
+@pytest.mark.parametrize("where", ["listing the chats", "answering"])
 def test_markup_in_an_agent_error_text_stays_text_on_chat_and_inspect(runtime, monkeypatch, where):
     _, session = sign_in(runtime, "alice")
-    if where == "opening the store":
-        monkeypatch.setattr(ui.runtime, "chat_store", _fail_with_planted_text)
-    else:
-        monkeypatch.setattr(ChatStore, "history" if where == "answering" else "list_chats", _fail_with_planted_text)
+    monkeypatch.setattr(ChatStore, "history" if where == "answering" else "list_chats", _fail_with_planted_text)
 
     pages = [_ask(session, "hello")] if where == "answering" else [chat_tests._open(session),
                                                                   inspect_tests._open(session)]

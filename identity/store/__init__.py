@@ -1,0 +1,13 @@
+"""The app's durable state: one database for everything per user that must outlive a process.
+
+Login sessions, chats, pending consents, Disconnect marks, the activity log and the change feed that tells every
+replica what another one changed. SQLAlchemy Core on SQLite (embedded default, `.appstate/app.sqlite3`) or
+PostgreSQL (`APP_DATABASE_URL`, for replicas), one code path for both; the schema is migrated by Alembic at start.
+No token, key or secret is ever stored here: what is sensitive (authorization URLs, session URIs) is sealed.
+"""
+
+from identity.store.database import Database, database_url, open_database
+from identity.store.errors import StoreUnavailable
+from identity.store.feed import Change, ChangeFeed
+
+__all__ = ["Change", "ChangeFeed", "Database", "StoreUnavailable", "database_url", "open_database"]

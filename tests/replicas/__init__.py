@@ -1,0 +1,1 @@
+"""Tests of the app as several replicas behind nginx, sharing PostgreSQL and one localcloud (deploy/)."""

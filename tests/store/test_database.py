@@ -1,0 +1,136 @@
+"""The state store itself, on embedded SQLite and on a real PostgreSQL server: migrations, sealing, errors."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+
+from identity.errors import SettingsError
+from identity.signin.sealing import new_secret, seal, secret_hash
+from identity.store import Database, StoreUnavailable, database_url, open_database
+from identity.store.legacy import import_legacy_files
+from identity.store.schema import metadata
+
+KEY = "k" * 32
+
+
+def test_every_table_exists_at_the_latest_revision(database: Database):
+    with database.read() as db:
+        tables = set(inspect(db).get_table_names())
+        revision = db.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    assert set(metadata.tables) <= tables and revision == "0001"
+
+
+def test_opening_again_migrates_nothing_and_keeps_the_data(database: Database, tmp_path: Path):
+    with database.write() as db:
+        db.execute(text("INSERT INTO meta (name, value) VALUES ('kept', 'yes')"))
+    again = open_database(database.engine.url.render_as_string(hide_password=False), tmp_path / ".appstate", KEY)
+    try:
+        with again.read() as db:
+            assert db.execute(text("SELECT value FROM meta WHERE name = 'kept'")).scalar() == "yes"
+    finally:
+        again.close()
+
+
+def test_another_secret_key_is_refused_naming_the_setting(database: Database, tmp_path: Path):
+    url = database.engine.url.render_as_string(hide_password=False)
+    with pytest.raises(SettingsError, match="APP_SECRET_KEY"):
+        open_database(url, tmp_path / ".appstate", "another-key-" + "x" * 32)
+
+
+def test_a_short_secret_key_is_refused(tmp_path: Path):
+    with pytest.raises(SettingsError, match="at least 32"):
+        open_database(database_url(None, tmp_path), tmp_path, "short")
+
+
+def test_the_embedded_database_is_private(tmp_path: Path):
+    directory = tmp_path / ".appstate"
+    opened = open_database(database_url(None, directory), directory)  # its key is generated at first start
+    opened.close()
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    for name in ("app.sqlite3", "secret.key"):
+        assert stat.S_IMODE((directory / name).stat().st_mode) == 0o600, name
+
+
+@pytest.mark.parametrize("url", ["mysql://root@localhost/app", "not a url at all", "sqlite://"])
+def test_a_database_url_the_app_cannot_use_names_the_setting(url: str, tmp_path: Path):
+    with pytest.raises(SettingsError, match="APP_DATABASE_URL"):
+        database_url(url, tmp_path)
+
+
+def test_postgresql_without_a_driver_means_psycopg(tmp_path: Path):
+    assert database_url("postgresql://u:p@db:5432/app", tmp_path) == "postgresql+psycopg://u:p@db:5432/app"
+
+
+def test_an_unreachable_server_is_a_clear_error_within_seconds(tmp_path: Path):
+    from tests.e2e.conftest import free_port
+
+    url = database_url(f"postgresql://app:secret-password@127.0.0.1:{free_port()}/app", tmp_path)
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable) as raised:
+        open_database(url, tmp_path, KEY)
+    message = str(raised.value)
+    assert "APP_DATABASE_URL" in message and "secret-password" not in message and "***" in message
+    assert time.monotonic() - started < 30  # bounded by the connect timeout, not a hang
+
+
+# -- a database from the release before the store: two SQLite files, imported once ---------------------------------
+_OLD_SESSIONS = """CREATE TABLE sessions (id_hash TEXT PRIMARY KEY, sealed BLOB NOT NULL, expires_at REAL NOT NULL,
+                                        created_at REAL NOT NULL);"""
+_OLD_CHATS = """
+CREATE TABLE chats (id TEXT PRIMARY KEY, issuer TEXT NOT NULL, subject TEXT NOT NULL, title TEXT NOT NULL,
+                    created_at REAL NOT NULL, updated_at REAL NOT NULL);
+CREATE TABLE entries (seq INTEGER PRIMARY KEY AUTOINCREMENT, chat_id TEXT NOT NULL, issuer TEXT NOT NULL,
+                      subject TEXT NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL, created_at REAL NOT NULL);
+"""
+
+
+def _old_release_files(directory: Path) -> str:
+    directory.mkdir(parents=True, exist_ok=True)
+    session_id = new_secret()
+    user = (b'{"issuer": "https://lc/oauth/aliyun", "subject": "alice", "name": "Alice", "expires_at": 4e9, '
+            b'"id_token": "x.y.z", "claims": {}}')
+    with sqlite3.connect(directory / "login_sessions.sqlite3") as old:
+        old.executescript(_OLD_SESSIONS)
+        old.execute("INSERT INTO sessions VALUES (?, ?, ?, ?)", (secret_hash(session_id), seal(session_id, user),
+                                                                  4e9, 1.0))
+    with sqlite3.connect(directory / "chats.sqlite3") as old:
+        old.executescript(_OLD_CHATS)
+        old.execute("INSERT INTO chats VALUES ('c1', 'https://lc/oauth/aliyun', 'alice', 'Weather', 1, 2)")
+        for n, text_ in enumerate(("first", "second")):
+            old.execute("INSERT INTO entries (chat_id, issuer, subject, kind, body, created_at) VALUES "
+                        "('c1', 'https://lc/oauth/aliyun', 'alice', 'message', ?, ?)",
+                        (f'{{"role": "user", "content": "{text_}"}}', n))
+    return session_id
+
+
+def test_the_previous_releases_files_are_imported_once(database: Database, tmp_path: Path):
+    from agent.memory import ChatStore
+    from identity.signin import LoginSessionStore
+
+    directory = tmp_path / "old-appstate"
+    session_id = _old_release_files(directory)
+
+    assert import_legacy_files(database, directory) == 4  # a session, a chat, two entries
+    assert import_legacy_files(database, directory) == 0
+    assert sorted(p.name for p in directory.iterdir()) == ["chats.sqlite3.imported", "login_sessions.sqlite3.imported"]
+
+    owner = ("https://lc/oauth/aliyun", "alice")
+    assert LoginSessionStore(database).user(session_id, 10.0).subject == "alice"  # still signed in
+    chats = ChatStore(database)
+    assert [c.title for c in chats.list_chats(owner)] == ["Weather"]
+    assert [m["content"] for m in chats.messages(owner, "c1")] == ["first", "second"]
+
+
+def test_files_put_back_after_an_import_are_not_imported_twice(database: Database, tmp_path: Path):
+    directory = tmp_path / "old-appstate"
+    _old_release_files(directory)
+    import_legacy_files(database, directory)
+    for path in directory.iterdir():
+        path.rename(path.with_name(path.name.removesuffix(".imported")))
+    assert import_legacy_files(database, directory) == 0
