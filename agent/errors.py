@@ -3,12 +3,13 @@
     AgentError            code + message (+ HTTP status, attempts); what a turn reports as TurnError
     ├── ModelError        DashScope failed for good (after bounded retries), or no API key is configured
     ├── ChatNotFound      no chat with this id for this user (someone else's chat looks exactly the same)
-    └── LimitReached      a per-user bound (prompt length, number of chats) refused the request; says which
+    ├── LimitReached      a per-user bound (prompt length, number of chats) refused the request; says which
+    └── SessionTaken      the agent service was given a session id that is another user's chat
 """
 
 from __future__ import annotations
 
-__all__ = ["AgentError", "ChatNotFound", "LimitReached", "ModelError"]
+__all__ = ["AgentError", "ChatNotFound", "LimitReached", "ModelError", "SessionTaken"]
 
 
 class AgentError(Exception):
@@ -43,3 +44,9 @@ class LimitReached(AgentError):
     """A per-user bound refused the request (nothing was stored); the message names the bound and what to do."""
 
     code = "LimitReached"
+
+
+class SessionTaken(AgentError):
+    """A session id names another user's chat: refused, nothing is read or written."""
+
+    code = "SessionTaken"

@@ -15,7 +15,7 @@ from typing import Any
 
 __all__ = ["CARD_EVENTS", "ConsentNeeded", "ConsentSettled", "ConsentWaiting", "Event", "McpConnected",
            "McpUnavailable", "MessageAdded", "TextDelta", "ToolFinished", "ToolStarted", "TurnDone", "TurnError",
-           "card_from_record", "card_record"]
+           "card_from_record", "card_record", "event_from_record", "event_record"]
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,9 @@ Event = (TextDelta | MessageAdded | ToolStarted | ToolFinished | ConsentNeeded |
 CARD_EVENTS: tuple[type, ...] = (ToolFinished, ConsentNeeded, ConsentSettled, McpConnected, McpUnavailable,
                                  TurnError)
 _BY_NAME = {kind.__name__: kind for kind in CARD_EVENTS}
+_ALL_BY_NAME = {kind.__name__: kind for kind in (TextDelta, MessageAdded, ToolStarted, ToolFinished, ConsentNeeded,
+                                                 ConsentWaiting, ConsentSettled, McpConnected, McpUnavailable,
+                                                 TurnError, TurnDone)}
 
 
 def card_record(event: Event) -> dict[str, Any] | None:
@@ -133,9 +136,23 @@ def card_record(event: Event) -> dict[str, Any] | None:
     return record
 
 
+def event_record(event: Event) -> dict[str, Any]:
+    """Any event as JSON-able data (the agent service sends it along with its API's own objects)."""
+    return {"type": type(event).__name__, **asdict(event)}
+
+
+def event_from_record(record: dict[str, Any]) -> Event | None:
+    """The event a record holds (from `event_record`); None when it is not one."""
+    return _from_record(record, _ALL_BY_NAME)
+
+
 def card_from_record(record: dict[str, Any]) -> Event | None:
     """The card event a record holds; None when it is not one (e.g. written by a newer version)."""
-    kind = _BY_NAME.get(str(record.get("type")))
+    return _from_record(record, _BY_NAME)
+
+
+def _from_record(record: dict[str, Any], kinds: dict[str, type]) -> Any:
+    kind = kinds.get(str(record.get("type")))
     if kind is None:
         return None
     names = {f.name for f in fields(kind)}

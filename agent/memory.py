@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
-from agent.errors import AgentError, ChatNotFound, LimitReached
+from agent.errors import AgentError, ChatNotFound, LimitReached, SessionTaken
 from agent.events import Event, MessageAdded, card_record
 from agent.history import HISTORY_CHARS, HISTORY_TURNS, trim_history
 from identity.errors import IdentityError
@@ -128,6 +128,24 @@ class ChatStore:
             db.execute(insert(chats).values(id=chat.id, issuer=owner[0], subject=owner[1], title=chat.title,
                                             created_at=now, updated_at=now))
         return chat
+
+    def open_session(self, owner: Owner, chat_id: str) -> ChatSummary:
+        """The owner's chat with this id (a session id of the agent service), created when no chat has it yet;
+        SessionTaken when it is another user's. One transaction: two requests for a new id create it once."""
+        now = self.clock()
+        with self._write() as db:
+            row = db.execute(select(chats.c.issuer, chats.c.subject).where(chats.c.id == chat_id)).first()
+            if row is not None and (row[0], row[1]) != owner:
+                raise SessionTaken("This session_id belongs to another user: use one of your own (or none).")
+            if row is not None:
+                return _chat(db, owner, chat_id)
+            count = db.execute(select(func.count()).select_from(chats).where(_mine(chats, owner))).scalar_one()
+            if count >= MAX_CHATS_PER_USER:
+                raise LimitReached(f"You have {count} chats, the most one user may keep: delete one to start "
+                                   "another.")
+            db.execute(insert(chats).values(id=chat_id, issuer=owner[0], subject=owner[1], title=DEFAULT_TITLE,
+                                            created_at=now, updated_at=now))
+        return ChatSummary(chat_id, DEFAULT_TITLE, now, now)
 
     def get_chat(self, owner: Owner, chat_id: str) -> ChatSummary:
         with self._read() as db:

@@ -70,6 +70,10 @@ class Settings:
     database_url: str | None = field(default=None, repr=False)  # APP_DATABASE_URL (may hold a password)
     secret_key: str | None = field(default=None, repr=False)    # APP_SECRET_KEY: seals what the database keeps
     replica_name: str = ""                # APP_REPLICA_NAME: shown in the sidebar, to tell replicas apart
+    agent_endpoint: str | None = None     # AGENT_ENDPOINT: the agent service's /process (the Chat page uses it)
+    agent_service_host: str = "127.0.0.1"  # AGENT_SERVICE_HOST / _PORT: where `python -m agent.service` listens
+    agent_service_port: int = 8080
+    agent_bearer_token: str | None = field(default=None, repr=False)  # AGENT_BEARER_TOKEN: the sample backend's
 
     @property
     def consent_return_url(self) -> str:
@@ -230,6 +234,10 @@ def load_settings(environ: Mapping[str, str] | None = None, secrets: Mapping[str
         setup_token=sources.get("APP_SETUP_TOKEN") or None,
         database_url=sources.get("APP_DATABASE_URL") or None, secret_key=sources.get("APP_SECRET_KEY") or None,
         replica_name=(sources.get("APP_REPLICA_NAME") or "")[:40],
+        agent_endpoint=_url(sources, "AGENT_ENDPOINT"),
+        agent_service_host=sources.get("AGENT_SERVICE_HOST") or "127.0.0.1",
+        agent_service_port=_port(sources, "AGENT_SERVICE_PORT") if sources.get("AGENT_SERVICE_PORT") else 8080,
+        agent_bearer_token=sources.get("AGENT_BEARER_TOKEN") or None,
     )
 
 

@@ -13,7 +13,7 @@ from identity.cloud import prepare_process_environment
 prepare_process_environment()
 
 import hashlib  # noqa: E402
-from collections.abc import Callable  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
 from typing import Any  # noqa: E402
 
 import streamlit as st  # noqa: E402
@@ -33,6 +33,7 @@ from agent import (  # noqa: E402
     recorded,
     run_turn,
 )
+from agent.remote import remote_turn  # noqa: E402
 from identity.broker.routes import authorize_link  # noqa: E402
 from identity.users import SignedInUser  # noqa: E402
 from ui import chat_view as view  # noqa: E402
@@ -219,6 +220,15 @@ class _LiveAnswer:
             (box.success if event.status == "completed" else box.warning)(view.consent_settled_text(event))
 
 
+def _turn(runtime: AppRuntime, store: ChatStore, user: SignedInUser, chat_id: str, prompt: str) -> Iterator[Event]:
+    """The turn in this process, recorded in the chat; or by the agent service (AGENT_ENDPOINT), which records it
+    in the same database."""
+    if runtime.settings.agent_endpoint:
+        return remote_turn(runtime.settings.agent_endpoint, user.id_token, chat_id, prompt)
+    context = TurnContext.of(user, runtime.broker, runtime.target)
+    return recorded(store, user.key, chat_id, run_turn(context, store.history(user.key, chat_id), prompt))
+
+
 def _answer(runtime: AppRuntime, store: ChatStore, user: SignedInUser, chat_id: str, prompt: str) -> None:
     """Run one turn for the prompt, drawing it live and keeping it in the chat."""
     with st.chat_message("user"):
@@ -226,9 +236,7 @@ def _answer(runtime: AppRuntime, store: ChatStore, user: SignedInUser, chat_id: 
     with st.chat_message("assistant"):
         live = _LiveAnswer(runtime)
         try:
-            history = store.history(user.key, chat_id)
-            context = TurnContext.of(user, runtime.broker, runtime.target)
-            for event in recorded(store, user.key, chat_id, run_turn(context, history, prompt)):
+            for event in _turn(runtime, store, user, chat_id, prompt):
                 live.show(event)
         except AgentError as error:  # e.g. the chat was deleted in another tab meanwhile
             st.error(view.agent_error_text(error))

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -112,24 +113,30 @@ def open_page(page: str, session_id: str | None = None, timeout: float = 90) -> 
 
 
 @contextmanager
-def served_local_proxy(localcloud_url: Callable[[], str]) -> Iterator[int]:
-    """The app's `/lc` proxy (ui/local_proxy.py), mounted as app.py mounts it, served by uvicorn on 127.0.0.1 from a
-    socket bound here (so raw-socket tests know the port at once); yields the port."""
-    app = Starlette(routes=[Mount(LOCALCLOUD_MOUNT, app=LocalCloudProxy(localcloud_url))])
+def served(app: Any) -> Iterator[int]:
+    """An ASGI app served by uvicorn on 127.0.0.1 in a thread, from a socket bound here (so raw-socket tests know
+    the port at once), lifespan included; yields the port and stops the server afterwards."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     sock.listen(16)
     server = uvicorn.Server(uvicorn.Config(app, log_level="critical", access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started and time.monotonic() < deadline:
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline and thread.is_alive():
         time.sleep(0.02)
     try:
         yield sock.getsockname()[1]
     finally:
         server.should_exit = True
-        thread.join(timeout=10)
+        thread.join(timeout=15)
+
+
+@contextmanager
+def served_local_proxy(localcloud_url: Callable[[], str]) -> Iterator[int]:
+    """The app's `/lc` proxy (ui/local_proxy.py), mounted as app.py mounts it, served by uvicorn; yields the port."""
+    with served(Starlette(routes=[Mount(LOCALCLOUD_MOUNT, app=LocalCloudProxy(localcloud_url))])) as port:
+        yield port
 
 
 def give_consent(broker: CredentialBroker, user: SignedInUser, state: str, username: str, return_url: str,

@@ -14,10 +14,12 @@ from urllib.parse import quote
 
 import anyio
 import httpx
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocketClose
+
+from web.bodies import read_body
 
 __all__ = [
     "ALLOWED_METHODS",
@@ -93,20 +95,6 @@ def _route_path(scope: Scope) -> str:
     return path[len(root):] if root and path.startswith(root) else path
 
 
-async def _read_body(request: Request) -> bytes | None:
-    """The request body, or None when it is larger than MAX_BODY_BYTES (read no further than that)."""
-    chunks, size = [], 0
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                return None
-            chunks.append(chunk)
-    except ClientDisconnect:
-        return b""
-    return b"".join(chunks)
-
-
 class LocalCloudProxy:
     """ASGI app: forwards `/oauth/…` and `/oauth2/…` (GET, HEAD, POST) to localcloud; 404 for anything else.
 
@@ -134,7 +122,7 @@ class LocalCloudProxy:
         if base is None:
             return _page(404, "No local cloud here", "This app runs no built-in local cloud (it is in cloud mode, "
                          "or its settings are invalid), so there are no local sign-in pages here.")
-        body = await _read_body(request)
+        body = await read_body(request, MAX_BODY_BYTES)
         if body is None:
             return _page(413, "Request too large", "This page takes small forms only.")
         return await self._forward(base, request, path, body)

@@ -23,16 +23,13 @@ import anyio
 import streamlit as st
 from starlette.requests import Request
 
-from agent.memory import ChatStore
+from agent.runtime import AgentRuntime, build_agent_runtime
 from identity.broker import CredentialBroker
-from identity.clients import Clients
-from identity.cloud import CloudTarget, connect
 from identity.errors import IdentityError, SettingsError
 from identity.provision import read_config
 from identity.settings import Settings, load_settings
-from identity.signin import APP_STATE_DIRNAME, LoginSessionStore, OidcProvider, request_user
-from identity.store import ChangeFeed, Database, database_url, open_database
-from identity.store.legacy import import_legacy_files
+from identity.signin import LoginSessionStore, OidcProvider, request_user
+from identity.store import app_state_dir
 from identity.users import SignedInUser
 from web import HostAllowlist, host_allowlist
 
@@ -46,45 +43,18 @@ _RUNTIME_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
-class AppRuntime:
-    """What every page needs and no user owns."""
+class AppRuntime(AgentRuntime):
+    """What every page needs and no user owns: the agent's runtime, the login sessions and the setup token."""
 
-    settings: Settings
-    target: CloudTarget
-    clients: Clients
-    broker: CredentialBroker
-    sessions: LoginSessionStore
-    chats: ChatStore
+    sessions: LoginSessionStore = field(default=None, repr=False)  # type: ignore[assignment]  # always given
     setup_token: str | None = field(default=None, repr=False)  # for the first Provision in cloud mode
-
-    def close(self) -> None:
-        """Stop following the change feed and close the database (tests do; the app keeps its runtime)."""
-        self.broker.feed.stop()
-        self.broker.log.flush()
-        self.broker.database.close()
 
 
 def build_runtime(environ: Mapping[str, str], secrets: Mapping[str, Any]) -> AppRuntime:
     """Resolve the settings, connect (starting localcloud in local mode) and make the client factory."""
-    settings = load_settings(environ, secrets=secrets)
-    database = _database(settings)
-    target = connect(settings)
-    clients = Clients(target)
-    feed = ChangeFeed(database)
-    broker = CredentialBroker(clients, settings, database=database, feed=feed)
-    feed.start()  # other replicas' sign-outs, Disconnects and Clears reach this process's cache from now on
-    return AppRuntime(settings=settings, target=target, clients=clients, broker=broker,
-                      sessions=LoginSessionStore(database), chats=ChatStore(database),
-                      setup_token=_setup_token(settings))
-
-
-def _database(settings: Settings) -> Database:
-    """The app's one database (APP_DATABASE_URL, or `.appstate/app.sqlite3`), migrated; what the releases before
-    it kept in `.appstate/*.sqlite3` is imported once."""
-    directory = app_state_dir(settings)
-    database = open_database(database_url(settings.database_url, directory), directory, settings.secret_key)
-    import_legacy_files(database, directory)
-    return database
+    core = build_agent_runtime(environ, secrets)
+    return AppRuntime(core.settings, core.target, core.clients, core.broker, core.chats,
+                      sessions=LoginSessionStore(core.database), setup_token=_setup_token(core.settings))
 
 
 def _setup_token(settings: Settings) -> str | None:
@@ -95,11 +65,6 @@ def _setup_token(settings: Settings) -> str | None:
     token = secrets.token_urlsafe(18)
     _LOG.warning("Setup token for the first Provision (set APP_SETUP_TOKEN to choose your own): %s", token)
     return token
-
-
-def app_state_dir(settings: Settings) -> Path:
-    """Where the app keeps its own state (login sessions): `.appstate/` beside localcloud's data directory."""
-    return settings.localcloud_data_dir.parent / APP_STATE_DIRNAME
 
 
 def _secrets() -> dict[str, Any]:

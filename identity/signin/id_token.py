@@ -26,14 +26,18 @@ _SIGNATURE_ONLY = {"verify_signature": True, "verify_exp": False, "verify_nbf": 
 
 
 def verify_id_token(token: str, *, discovery: Mapping[str, Any], jwks: Mapping[str, Any], client_id: str,
-                    nonce: str, now: float, leeway: float = DEFAULT_LEEWAY_SECONDS) -> SignedInUser:
-    """The signed-in user of a valid ID token for `client_id`; SignInError saying what was wrong otherwise."""
+                    nonce: str | None, now: float, leeway: float = DEFAULT_LEEWAY_SECONDS) -> SignedInUser:
+    """The signed-in user of a valid ID token for `client_id`; SignInError saying what was wrong otherwise.
+
+    `nonce` is the one a sign-in sent; None for a token presented as a bearer credential to an API (the agent
+    service), where there is no sign-in to answer: every other check still applies."""
     header = _header(token)
     claims = _signed_claims(token, _public_key(jwks, header.get("kid")))
     _check_issuer(claims, discovery)
     _check_audience(claims, client_id)
     _check_times(claims, now, leeway)
-    _check_nonce(claims, nonce)
+    if nonce is not None:
+        _check_nonce(claims, nonce)
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
         raise SignInError("The ID token names no subject (sub).")

@@ -74,7 +74,7 @@ class OidcProvider:
         jwks_uri = self.metadata().jwks_uri
         return self._cached(self._jwks, lambda: self._fetch_jwks(jwks_uri), refresh=refresh)
 
-    def verify(self, token: str, *, client_id: str, nonce: str, now: float) -> SignedInUser:
+    def verify(self, token: str, *, client_id: str, nonce: str | None, now: float) -> SignedInUser:
         """Verify an ID token against this provider; one JWKS refetch when its key is unknown."""
         metadata = self.metadata()
         try:

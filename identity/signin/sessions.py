@@ -21,7 +21,7 @@ from sqlalchemy import Connection, delete, exists, insert, select, update
 
 from identity.signin.errors import SignInError
 from identity.signin.sealing import new_secret, seal, secret_hash, unseal
-from identity.store import Database, database_url, open_database
+from identity.store import APP_STATE_DIRNAME, Database, database_url, open_database
 from identity.store.schema import login_sessions, signin_attempts, signin_tickets
 from identity.users import SignedInUser
 
@@ -33,7 +33,6 @@ SIGNIN_COOKIE = "aid_signin"  # the pre-sign-in cookie: which browser started a 
 ATTEMPT_SECONDS = 600.0       # how long a started sign-in may take (the sign-in server's forms included)
 # Every Login page view opens an attempt: a flood of page views keeps at most this many (the oldest go first).
 MAX_OPEN_ATTEMPTS = 10_000
-APP_STATE_DIRNAME = ".appstate"
 TICKET_SECONDS = 60.0
 # An expired session is kept this long, so a returning browser hears "your sign-in expired", not nothing.
 EXPIRED_KEPT_SECONDS = 24 * 3600.0

@@ -6,8 +6,16 @@ PostgreSQL (`APP_DATABASE_URL`, for replicas), one code path for both; the schem
 No token, key or secret is ever stored here: what is sensitive (authorization URLs, session URIs) is sealed.
 """
 
-from identity.store.database import Database, database_url, open_database
+from identity.store.database import (
+    APP_STATE_DIRNAME,
+    Database,
+    app_state_dir,
+    database_url,
+    open_app_database,
+    open_database,
+)
 from identity.store.errors import StoreUnavailable
 from identity.store.feed import Change, ChangeFeed
 
-__all__ = ["Change", "ChangeFeed", "Database", "StoreUnavailable", "database_url", "open_database"]
+__all__ = ["APP_STATE_DIRNAME", "Change", "ChangeFeed", "Database", "StoreUnavailable", "app_state_dir", "database_url",
+           "open_app_database", "open_database"]

@@ -23,12 +23,15 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from identity.errors import SettingsError
+from identity.settings import Settings
 from identity.store import schema
 from identity.store.errors import StoreUnavailable
 from identity.store.sealing import Sealer, local_secret_key
 
-__all__ = ["DATABASE_FILE", "Database", "database_url", "open_database"]
+__all__ = ["APP_STATE_DIRNAME", "DATABASE_FILE", "Database", "app_state_dir", "database_url", "open_app_database",
+           "open_database"]
 
+APP_STATE_DIRNAME = ".appstate"
 DATABASE_FILE = "app.sqlite3"
 CONNECT_TIMEOUT_SECONDS = 5
 STATEMENT_TIMEOUT_MS = 15_000
@@ -36,6 +39,22 @@ SQLITE_BUSY_SECONDS = 15.0
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _SEAL_CHECK = b"agent-identity-dashboard"
 _MIGRATION_LOCK = 0x41494453  # PostgreSQL advisory lock id ("AIDS"): one replica migrates, the others wait
+
+
+def app_state_dir(settings: Settings) -> Path:
+    """Where the app keeps its own state: `.appstate/` beside localcloud's data directory."""
+    return settings.localcloud_data_dir.parent / APP_STATE_DIRNAME
+
+
+def open_app_database(settings: Settings) -> Database:
+    """The app's one database (APP_DATABASE_URL, or `.appstate/app.sqlite3`), migrated; what the releases before
+    it kept in `.appstate/*.sqlite3` is imported once. The dashboard and the agent service open the same one."""
+    from identity.store.legacy import import_legacy_files  # legacy imports this module
+
+    directory = app_state_dir(settings)
+    database = open_database(database_url(settings.database_url, directory), directory, settings.secret_key)
+    import_legacy_files(database, directory)
+    return database
 
 
 def database_url(setting: str | None, state_dir: Path) -> str:
