@@ -18,9 +18,9 @@ prepare_process_environment()
 import streamlit as st  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 
-from ui.routes import http_routes  # noqa: E402
 from ui.runtime import host_names, runtime_lifespan, xsrf_check  # noqa: E402
 from web import AppGuard  # noqa: E402
+from web.routes import http_routes  # noqa: E402
 
 
 def _pages() -> list[st.Page]:

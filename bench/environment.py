@@ -8,10 +8,12 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from identity.cloud import PROXY_VARIABLES
+
 __all__ = ["BASE_ENVIRON", "REPO_ROOT", "adopt_cloud_environment", "prepare_environment", "stop_process"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-_PROXIES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
+_PROXIES = PROXY_VARIABLES
 # Settings from the developer's shell that would point the app or the SDK somewhere else.
 _FOREIGN = ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN",
             "AGENT_IDENTITY_MODE", "AGENT_IDENTITY_WORKLOAD_IDENTITY_NAME", "AGENT_IDENTITY_WORKLOAD_ACCESS_TOKEN",

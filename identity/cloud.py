@@ -10,9 +10,13 @@ import localcloud
 from identity.errors import SettingsError
 from identity.settings import Settings
 
-__all__ = ["CloudTarget", "connect", "prepare_process_environment"]
+__all__ = ["PROXY_VARIABLES", "CloudTarget", "connect", "prepare_process_environment"]
 
 ALIYUN_DISCOVERY_URL = "https://oauth.aliyun.com/.well-known/openid-configuration"
+
+
+# The one list of proxy variables: cleared for every process that talks to localcloud (tests, bench, servers).
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
 
 
 def prepare_process_environment() -> None:
@@ -21,7 +25,7 @@ def prepare_process_environment() -> None:
     Its clients ignore NO_PROXY, so a proxy would swallow localcloud's 127.0.0.1 traffic; and the default
     credential chain would otherwise probe the ECS metadata service.
     """
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
+    for name in PROXY_VARIABLES:
         os.environ.pop(name, None)
     os.environ.setdefault("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
 

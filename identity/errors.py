@@ -1,14 +1,21 @@
 """Errors of the identity layer. The UI catches `IdentityError` and shows its message; never a traceback.
 
-Tree::
+Tree (every subclass, wherever it is defined)::
 
-    IdentityError            root: something the user or operator can act on
-    ├── SettingsError        a setting is missing or malformed (names it and says how to fix it)
-    ├── CloudError           an Alibaba Cloud (or localcloud) API refused or failed a call
-    │                        (keeps the service's code, message, HTTP status and request id)
-    ├── ProvisioningError    a provisioning step failed (wraps the CloudError of that step)
-    └── SignInError          (identity.signin) a sign-in failed or an ID token was refused; says why
-        └── UnknownSigningKey    the token's `kid` is not in the provider's JWKS (it is fetched once more)
+    IdentityError                root: something the user or operator can act on
+    ├── SettingsError            a setting is missing or malformed (names it and says how to fix it)
+    ├── CloudError               an Alibaba Cloud (or localcloud) API refused or failed a call
+    │                            (keeps the service's code, message, HTTP status and request id)
+    ├── ProvisioningError        a provisioning step failed (wraps the CloudError of that step)
+    ├── SetupNotAllowed          (identity.provision.owner) this user may not change Setup; says who may
+    ├── SignInError              (identity.signin) a sign-in failed or an ID token was refused; says why
+    │   └── UnknownSigningKey        the token's `kid` is not in the provider's JWKS (it is fetched once more)
+    ├── ConsentRequired          (identity.broker) the user must approve at the provider first; carries the consent
+    ├── ConsentError             (identity.broker) a consent return that must not complete anything (HTTP status)
+    ├── NotProvisioned           (identity.broker) the resources the broker needs are not there yet
+    ├── SignInExpired            (identity.broker) the user's ID token expired: sign in again
+    ├── StoreUnavailable         (identity.store) the app's database cannot be opened or reached
+    └── DemoBrowserError         (lab.demo_browser) a demo user's scripted sign-in at localcloud failed
 """
 
 from __future__ import annotations

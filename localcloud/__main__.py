@@ -8,7 +8,7 @@ import sys
 import time
 
 from localcloud.server import LocalCloud, LocalCloudError, describe, serve_forever
-from localcloud.settings import DEFAULT_PORT, LocalCloudSettings, SettingsError
+from localcloud.settings import DEFAULT_PORT, LocalCloudSettings, LocalCloudSettingsError
 from localcloud.store import open_store
 
 
@@ -33,8 +33,8 @@ def _print_urls(cloud: LocalCloud) -> None:
 
 def _print_env(settings: LocalCloudSettings) -> None:
     if settings.port == 0:
-        raise SettingsError("env needs a fixed port: pass --port or set LOCALCLOUD_PORT to the port localcloud "
-                            "serves on.")
+        raise LocalCloudSettingsError("env needs a fixed port: pass --port or set LOCALCLOUD_PORT to the port "
+                                      "localcloud serves on.")
     store = open_store(settings.data_dir, time.time)
     try:
         cloud = describe(store, settings, settings.port)
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             _print_env(settings)
         else:
             serve_forever(settings, _print_urls)
-    except (SettingsError, LocalCloudError) as exc:
+    except (LocalCloudSettingsError, LocalCloudError) as exc:
         print(f"localcloud: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

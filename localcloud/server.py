@@ -138,7 +138,9 @@ def _server(store: Store, settings: LocalCloudSettings, port_holder: list[int],
             clock: Callable[[], float]) -> uvicorn.Server:
     app = build_app(store, clock, settings.region, lambda: settings.urls(port_holder[0]))
     # No access log: v2 requests carry signatures and security tokens in the query string.
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    # h11 and asyncio, whatever else is installed: uvicorn would pick httptools/uvloop when present, and they answer
+    # malformed requests themselves (plain text) where h11 hands them to the app (an Alibaba-style error).
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", http="h11", loop="asyncio")
     return uvicorn.Server(config)
 
 

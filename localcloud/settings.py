@@ -9,14 +9,14 @@ from urllib.parse import urlsplit
 
 from localcloud.urls import LocalUrls
 
-__all__ = ["DEFAULT_PORT", "LocalCloudSettings", "SettingsError"]
+__all__ = ["DEFAULT_PORT", "LocalCloudSettings", "LocalCloudSettingsError"]
 
 DEFAULT_PORT = 8790
 DEFAULT_DATA_DIR = ".localcloud"
 DEFAULT_REGION = "cn-beijing"
 
 
-class SettingsError(ValueError):
+class LocalCloudSettingsError(ValueError):
     """A localcloud setting is malformed; the message names it and says how to fix it."""
 
 
@@ -35,7 +35,7 @@ class LocalCloudSettings:
         if port is None:
             port = _port_from_env()
         if not 0 <= port <= 65535:
-            raise SettingsError(f"port {port} is out of range: use 0 (any free port) to 65535.")
+            raise LocalCloudSettingsError(f"port {port} is out of range: use 0 (any free port) to 65535.")
         directory = Path(data_dir or os.environ.get("LOCALCLOUD_DATA_DIR") or DEFAULT_DATA_DIR)
         region = os.environ.get("LOCALCLOUD_REGION") or DEFAULT_REGION
         return cls(port=port, data_dir=directory.expanduser().resolve(), region=region,
@@ -56,8 +56,8 @@ def _checked_public_url(raw: str) -> str:
     raw = raw.strip().rstrip("/")
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        raise SettingsError(f"LOCALCLOUD_PUBLIC_URL='{raw}' is not a base URL: use e.g. https://demo.example.com/lc "
-                            "(scheme, host and optional path; no query).")
+        raise LocalCloudSettingsError(f"LOCALCLOUD_PUBLIC_URL='{raw}' is not a base URL: use e.g. "
+                                      "https://demo.example.com/lc (scheme, host and optional path; no query).")
     return raw
 
 
@@ -68,5 +68,5 @@ def _port_from_env() -> int:
     try:
         return int(raw)
     except ValueError:
-        raise SettingsError(f"LOCALCLOUD_PORT='{raw}' is not a port number: set it to e.g. {DEFAULT_PORT}, "
-                            "or 0 for any free port.") from None
+        raise LocalCloudSettingsError(f"LOCALCLOUD_PORT='{raw}' is not a port number: set it to e.g. {DEFAULT_PORT}, "
+                                      "or 0 for any free port.") from None

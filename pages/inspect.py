@@ -15,8 +15,8 @@ from streamlit.errors import StreamlitAPIException  # noqa: E402
 from agent import AgentError, ChatStore  # noqa: E402
 from identity.errors import IdentityError  # noqa: E402
 from identity.users import SignedInUser  # noqa: E402
+from lab import attacks as lab  # noqa: E402
 from tools import credential_needs  # noqa: E402
-from ui import attack_lab as lab  # noqa: E402
 from ui import inspect_view as view  # noqa: E402
 from ui import timeline_view as timeline  # noqa: E402
 from ui.chat_view import agent_error_text  # noqa: E402

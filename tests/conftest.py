@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 
+from identity.cloud import prepare_process_environment
+
 # The Alibaba SDKs ignore NO_PROXY and read credentials when imported: settle the environment first.
-for _name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
-    os.environ.pop(_name, None)
+prepare_process_environment()
 os.environ["ALIBABA_CLOUD_ECS_METADATA_DISABLED"] = "true"
 
 from collections.abc import Iterator  # noqa: E402

@@ -30,9 +30,9 @@ from identity.signin.sealing import new_secret, secret_hash
 from identity.store.database import DATABASE_FILE
 from identity.users import SignedInUser
 from tests.localcloud.browser import Browser, pkce_pair, query_of
-from ui.local_proxy import LOCALCLOUD_MOUNT, LocalCloudProxy
 from ui.runtime import reset_runtime
 from ui.signin import STATE_KEY, AuthState
+from web.local_proxy import LOCALCLOUD_MOUNT, LocalCloudProxy
 
 # Settings a developer's shell may hold that would point a test's app away from its own local cloud.
 FOREIGN_SETTINGS = ("AGENT_IDENTITY_MODE", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
@@ -119,7 +119,9 @@ def served(app: Any) -> Iterator[int]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     sock.listen(16)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="critical", access_log=False))
+    # h11 and asyncio, whatever else is installed (uvicorn picks httptools/uvloop when present, and they read a raw
+    # request line differently): the tests see the same server on every machine.
+    server = uvicorn.Server(uvicorn.Config(app, log_level="critical", access_log=False, http="h11", loop="asyncio"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -134,7 +136,7 @@ def served(app: Any) -> Iterator[int]:
 
 @contextmanager
 def served_local_proxy(localcloud_url: Callable[[], str]) -> Iterator[int]:
-    """The app's `/lc` proxy (ui/local_proxy.py), mounted as app.py mounts it, served by uvicorn; yields the port."""
+    """The app's `/lc` proxy (web/local_proxy.py), mounted as app.py mounts it, served by uvicorn; yields the port."""
     with served(Starlette(routes=[Mount(LOCALCLOUD_MOUNT, app=LocalCloudProxy(localcloud_url))])) as port:
         yield port
 

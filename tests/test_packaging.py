@@ -12,10 +12,11 @@ from pathlib import Path
 import httpx
 
 from bench.environment import stop_process
+from identity.cloud import PROXY_VARIABLES
 from tests.conftest import repo_root
 from tests.e2e.conftest import free_port
 
-_PROXIES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
+_PROXIES = PROXY_VARIABLES
 
 
 def test_the_wheel_installs_a_console_script_that_serves_the_agent(tmp_path: Path):

@@ -92,3 +92,8 @@ def test_the_parser_finds_node_ids_and_rejects_a_missing_test():
     assert named_test(*row.node_ids[1]) is None
     assert named_test("tests/no_such_module.py", "test_x") is None
     assert Path(TABLE).name == "SECURITY.md"
+
+
+def test_every_line_of_the_table_can_be_read():
+    """A row a person can read: long lists of tests are split over rows of the same case."""
+    assert max(len(row.text) for row in TABLE_ROWS) <= 900

@@ -7,10 +7,10 @@ import time
 from typing import Annotated
 from urllib.parse import urlencode
 
-from localcloud.resources import sign_schedule_request  # the stand-in schedule service's signing scheme
 from tools.arguments import CITY, SCHEDULE_DATE, TIME_ZONE
 from tools.base import CredentialSpec, ToolContext, tool
 from tools.http import request_json, service_url
+from tools.signing import sign_schedule_request
 
 __all__ = ["MCP_SCOPES", "get_current_time", "get_schedule", "weather_search"]
 

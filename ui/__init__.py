@@ -1,3 +1,6 @@
-"""The app's shared UI plumbing: the process-wide runtime, the page chrome and the `/lc` proxy to localcloud."""
+"""Streamlit glue and the pages' view models, nothing else.
 
-__all__ = ["chrome", "local_proxy", "runtime"]
+`runtime` (the process-wide runtime: settings, clients, broker, database), `chrome` (sidebar and error display),
+`signin` and `sign_out` (who is signed in, the Login page's flow), and the pure view models the pages draw:
+`chat_view`, `credentials_view`, `inspect_view`, `timeline_view`, `setup_view`.
+"""

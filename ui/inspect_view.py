@@ -20,7 +20,7 @@ from identity.broker.activity import Activity
 from ui.credentials_view import NO_VALUE, kind_label, utc_time
 
 if TYPE_CHECKING:
-    from ui.attack_lab import ScenarioResult
+    from lab.attacks import ScenarioResult
 
 __all__ = [
     "AGENT", "APP", "CACHE", "CALL", "CONSENT", "FAILURE", "IDENTITY", "LANES", "PROVIDER", "SERVICE", "STATE_KEY",

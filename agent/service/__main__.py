@@ -34,7 +34,7 @@ def main() -> int:
     print(f"agent service on http://{settings.agent_service_host}:{settings.agent_service_port}  "
           "(POST /process, POST /openai/v1/chat/completions, GET /health)", flush=True)
     uvicorn.run(app, host=settings.agent_service_host, port=settings.agent_service_port, log_level="warning",
-                timeout_graceful_shutdown=10)
+                timeout_graceful_shutdown=10, http="h11", loop="asyncio")  # the same server wherever it runs
     return 0
 
 

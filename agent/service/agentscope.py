@@ -88,16 +88,20 @@ class AgentScopeStream:
             message["metadata"] = metadata
         return self._numbered(message)
 
-    def _whole(self, kind: str, role: str, content: list[dict[str, Any]], event: Event) -> list[dict[str, Any]]:
-        """A message that is complete at once: in_progress then completed, with our event in its metadata."""
+    def _whole(self, kind: str, role: str, content: list[dict[str, Any]], event: Event, *,
+               announced: bool = True) -> list[dict[str, Any]]:
+        """A message that is complete at once (in_progress, unless not `announced`, then completed), with our event
+        in its metadata; its contents get the message's id."""
         message_id, metadata = _new_id("msg"), {"event": event_record(event)}
-        done = self._message(kind, role, "completed", content, message_id, metadata)
+        started = [self._message(kind, role, "in_progress", [], message_id, metadata)] if announced else []
+        parts = [{**part, "msg_id": message_id} for part in content]
+        done = self._message(kind, role, "completed", parts, message_id, metadata)
         self._output.append({k: v for k, v in done.items() if k != "sequence_number"})
-        return [self._message(kind, role, "in_progress", [], message_id, metadata), done]
+        return [*started, done]
 
-    def _data(self, data: dict[str, Any], message_id: str = "") -> dict[str, Any]:
-        return {"object": "content", "type": "data", "data": data, "index": 0, "delta": False,
-                "msg_id": message_id, "status": "completed"}
+    def _data(self, data: dict[str, Any], index: int = 0) -> dict[str, Any]:
+        return {"object": "content", "type": "data", "data": data, "index": index, "delta": False,
+                "status": "completed"}
 
     def _text_part(self, text: str, message_id: str, *, delta: bool, status: str) -> dict[str, Any]:
         return {"object": "content", "type": "text", "text": text, "index": 0, "delta": delta, "msg_id": message_id,
@@ -108,10 +112,11 @@ class AgentScopeStream:
             return []
         message_id, text = self._text_id, self._text
         self._text_id, self._text = None, ""
-        whole = self._text_part(text, message_id, delta=False, status="completed")
-        done = self._message("message", _ASSISTANT, "completed", [whole], message_id)
+        whole = self._numbered(self._text_part(text, message_id, delta=False, status="completed"))
+        done = self._message("message", _ASSISTANT, "completed", [self._text_part(text, message_id, delta=False,
+                                                                                   status="completed")], message_id)
         self._output.append({k: v for k, v in done.items() if k != "sequence_number"})
-        return [self._numbered(whole), done]
+        return [whole, done]
 
     # -- the loop's events ---------------------------------------------------------------------------------------
     def feed(self, event: Event) -> list[dict[str, Any]]:
@@ -164,7 +169,7 @@ class AgentScopeStream:
 
     def _done(self, event: TurnDone) -> list[dict[str, Any]]:
         events = self._close_text()
-        events += self._whole("message", _ASSISTANT, [], event)[1:]  # the turn's summary: metadata only
+        events += self._whole("message", _ASSISTANT, [], event, announced=False)  # the turn's summary: metadata only
         finished = int(time.time())
         if not event.ok:
             code, message = self._error or ("TurnFailed", event.text or "The turn did not finish.")

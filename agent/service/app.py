@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from agent.errors import AgentError, LimitReached, SessionTaken
 from agent.events import Event
 from agent.runtime import AgentRuntime
 from agent.service.agentscope import AgentScopeStream
@@ -101,6 +102,17 @@ class _Service:
             raise ServiceError(refused.status, refused.code, refused.message,
                                {"WWW-Authenticate": challenge} if challenge else None) from None
 
+    async def _open_session(self, runtime: AgentRuntime, user: SignedInUser, session_id: str) -> None:
+        """The session is the caller's own chat (created if new), decided before any event is sent."""
+        try:
+            await anyio.to_thread.run_sync(runtime.chats.open_session, user.key, session_id)
+        except SessionTaken as error:
+            raise ServiceError(403, "session_taken", str(error)) from None
+        except LimitReached as error:
+            raise ServiceError(429, "limit_reached", str(error)) from None
+        except AgentError as error:  # the chat store is unavailable
+            raise ServiceError(503, "unavailable", str(error)) from None
+
     def _link(self, runtime: AgentRuntime) -> Callable[[str], str]:
         return lambda state: authorize_link(runtime.settings.app_url, state)
 
@@ -110,6 +122,7 @@ class _Service:
         body = await self._json(request)
         user = await self._caller(runtime, request, body.get("user_id"))
         prompt, session_id = _process_prompt(body), _session(body.get("session_id"))
+        await self._open_session(runtime, user, session_id)
         stream = AgentScopeStream(session_id, self._link(runtime), _own_tools())
         events = stream_turn(runtime, user, session_id, prompt)
         if body.get("stream", True) is False:
@@ -125,6 +138,7 @@ class _Service:
         if not prompt:
             raise ServiceError(400, "invalid_request", "`messages` must end with a user message that has text.")
         session_id = _session(request.headers.get(SESSION_HEADER))
+        await self._open_session(runtime, user, session_id)
         completion = ChatCompletion(str(body.get("model") or runtime.settings.dashscope_model_name),
                                     self._link(runtime))
         events = stream_turn(runtime, user, session_id, prompt)

@@ -21,10 +21,29 @@ SAMPLE_KEYS = ("inbound_app_id", "inbound_app_name", "mcp_app_id", "mcp_app_name
                "role_arn", "identity_provider_name", "api_key_provider_name", "oauth_credential_provider_name")
 
 
+# The last parse of each file, by its (inode, mtime, size): the broker asks for the workload's name on every credential
+# lookup, and a stat is all that costs while the file stays as it is (every write renames a new file in).
+_PARSED: dict[Path, tuple[tuple[int, int, int], dict[str, Any]]] = {}
+
+
 def read_config(path: Path) -> dict[str, Any]:
-    """The file's keys, or {} when there is none."""
-    if not path.exists():
+    """The file's keys, or {} when there is none (a copy: callers may change it)."""
+    try:
+        status = path.stat()
+    except FileNotFoundError:
         return {}
+    except OSError as exc:
+        raise SettingsError(f"{path} cannot be read ({exc.__class__.__name__}): fix it, or move it away to "
+                            "start afresh.") from None
+    version = (status.st_ino, status.st_mtime_ns, status.st_size)  # a write renames a new file (a new inode) in
+    cached = _PARSED.get(path)
+    if cached is None or cached[0] != version:
+        cached = (version, _parse(path))
+        _PARSED[path] = cached
+    return dict(cached[1])
+
+
+def _parse(path: Path) -> dict[str, Any]:
     try:
         loaded = json.loads(path.read_text())
     except (OSError, ValueError) as exc:

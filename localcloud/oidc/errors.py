@@ -12,7 +12,7 @@ Tree::
     ├── InvalidScope              400  invalid_scope
     ├── AccessDenied              403  access_denied (authorize only, by redirect)
     ├── LoginRequired             400  login_required (OIDC, prompt=none)
-    ├── ConsentRequired           400  consent_required (OIDC, prompt=none)
+    ├── UserConsentRequired       400  consent_required (OIDC, prompt=none)
     ├── InvalidToken              401  invalid_token (RFC 6750, userinfo)
     └── InsufficientScope         403  insufficient_scope (RFC 6750, userinfo)
     AuthorizeRedirect             an OAuthError sent back to the client's redirect URI with its state
@@ -33,7 +33,6 @@ __all__ = [
     "AccountThrottled",
     "AuthorizeRedirect",
     "BrowserError",
-    "ConsentRequired",
     "InsufficientScope",
     "InvalidClient",
     "InvalidGrant",
@@ -46,6 +45,7 @@ __all__ = [
     "UnauthorizedClient",
     "UnsupportedGrantType",
     "UnsupportedResponseType",
+    "UserConsentRequired",
     "with_query",
 ]
 
@@ -102,7 +102,7 @@ class LoginRequired(OAuthError):
     error = "login_required"
 
 
-class ConsentRequired(OAuthError):
+class UserConsentRequired(OAuthError):
     error = "consent_required"
 
 

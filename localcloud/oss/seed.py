@@ -15,7 +15,7 @@ import zlib
 from collections.abc import Mapping
 
 from localcloud.oss.models import BUCKET, BUCKET_NAME, create_bucket, put_object
-from localcloud.settings import SettingsError
+from localcloud.settings import LocalCloudSettingsError
 from localcloud.store import Store
 
 __all__ = ["DEFAULT_DEMO_BUCKET", "demo_bucket_from_env", "ensure_demo_buckets", "remember_demo_bucket"]
@@ -46,8 +46,8 @@ def demo_bucket_from_env(environ: Mapping[str, str] = os.environ) -> str:
     """The demo bucket's name from `OSS_BUCKET`; fails loudly on a name OSS would not accept."""
     name = environ.get("OSS_BUCKET", "").strip() or DEFAULT_DEMO_BUCKET
     if BUCKET_NAME.fullmatch(name) is None:
-        raise SettingsError(f"OSS_BUCKET='{name}' is not a valid OSS bucket name: use 3 to 63 characters of a-z, "
-                            "0-9 and '-', starting and ending with a letter or digit.")
+        raise LocalCloudSettingsError(f"OSS_BUCKET='{name}' is not a valid OSS bucket name: use 3 to 63 characters "
+                                      "of a-z, 0-9 and '-', starting and ending with a letter or digit.")
     return name
 
 

@@ -27,14 +27,13 @@ from localcloud.resources.dingtalk_docs import (
 )
 from localcloud.resources.errors import ResourceServiceError, acs_error, dingtalk_error, gateway_error
 from localcloud.resources.mcp_server import MCP_ENDPOINT_PATH, MCP_METADATA_PATH, MCP_MOUNT, ResourceCenter
-from localcloud.resources.schedule import SCHEDULE_HOST, SCHEDULE_PATH, schedule_handler, sign_schedule_request
+from localcloud.resources.schedule import SCHEDULE_HOST, SCHEDULE_PATH, schedule_handler
 from localcloud.resources.weather import WEATHER_PATH, weather_handler
 from localcloud.resources.web import endpoint
 from localcloud.store import Store
 from localcloud.urls import LocalUrls
 
-__all__ = ["DEMO_DOCUMENT_ID", "MCP_ENDPOINT_PATH", "SERVICES_PATH", "ResourceCenter", "resource_routes",
-           "sign_schedule_request"]
+__all__ = ["DEMO_DOCUMENT_ID", "MCP_ENDPOINT_PATH", "SERVICES_PATH", "ResourceCenter", "resource_routes"]
 
 SERVICES_PATH = "/svc"  # weather, schedule and time live under it: LOCALCLOUD_SERVICES_URL
 # JSON escaping can take 6 bytes per character of content (\uXXXX), plus the envelope.

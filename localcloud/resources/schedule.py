@@ -1,15 +1,18 @@
 """A calendar service that trusts only STS credentials, and answers with the caller's own events.
 
-`GET /svc/schedule?date=YYYY-MM-DD`, signed with the STS key AssumeRoleForWorkloadIdentity returned:
+`GET /svc/schedule?date=YYYY-MM-DD`, signed with the STS key AssumeRoleForWorkloadIdentity returned, by the
+SCHEDULE-HMAC-SHA256 scheme this module verifies:
 
 * `x-acs-date`: the request time, `2026-01-02T03:04:05Z` (UTC); it must be within 15 minutes of localcloud's.
 * `x-acs-security-token`: the STS SecurityToken, which must belong to the AccessKeyId.
 * `Authorization: SCHEDULE-HMAC-SHA256 Credential=<AccessKeyId>,Signature=<hex>` where Signature is
   hex(HMAC-SHA256(AccessKeySecret, string to sign)) and the string to sign is the lines
-  `METHOD`, `/path` (percent-decoded), the canonical query and the `x-acs-date` value, joined by "\\n".
-  The canonical query is every `name=value` pair (each RFC 3986-encoded, "-_.~" kept) sorted and joined by "&".
+  `METHOD` (upper case), `/path` (percent-decoded), the canonical query and the `x-acs-date` value, joined by
+  "\\n". The canonical query is every `name=value` pair (blank values kept; each RFC 3986-encoded, only "-_.~"
+  and alphanumerics left as they are) sorted by (name, value) and joined by "&".
 
-`sign_schedule_request(method, url, key id, secret, token, now)` builds those headers. A missing, unknown,
+localcloud only verifies: the client that signs is the app's (`tools/signing.py`), a separate implementation of
+the same rule, since the app does not import the emulator nor the emulator the app. A missing, unknown,
 expired, tampered or stale credential is 401; a valid key that is not an STS key is 403; errors are Alibaba
 Cloud OpenAPI JSON. The events belong to the user the STS key acts for (the `user_id` the data plane put in
 its context): alice and bob have their own; any other user, or a key acting for no user, has none.
@@ -23,7 +26,7 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -32,10 +35,9 @@ from localcloud.oidc import user_by_sub
 from localcloud.resources.errors import BadRequest, Forbidden, Unauthorized
 from localcloud.resources.web import Handler
 from localcloud.store import AccessKey, Store
-from localcloud.times import iso_utc
 
-__all__ = ["SCHEDULE_HOST", "SCHEDULE_PATH", "canonical_query", "schedule_handler", "sign_schedule_request",
-           "string_to_sign"]
+__all__ = ["SCHEDULE_HOST", "SCHEDULE_PATH", "canonical_query", "schedule_handler", "string_to_sign",
+           "verify_schedule_request"]
 
 SCHEDULE_PATH = "/svc/schedule"
 SCHEDULE_HOST = "schedule.localcloud"
@@ -49,7 +51,7 @@ _EVENTS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
-# -- the signature (pure) ---------------------------------------------------------------------------
+# -- the string to sign (pure) -------------------------------------------------------------------------
 def canonical_query(pairs: Iterable[tuple[str, str]]) -> str:
     """Every query pair RFC 3986-encoded, sorted, joined by "&"."""
     encoded = sorted((quote(name, safe="-_.~"), quote(value, safe="-_.~")) for name, value in pairs)
@@ -63,16 +65,6 @@ def string_to_sign(method: str, path: str, query: Iterable[tuple[str, str]], req
 
 def _signature(secret: str, text: str) -> str:
     return hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
-
-
-def sign_schedule_request(method: str, url: str, access_key_id: str, access_key_secret: str, security_token: str,
-                          now: float) -> dict[str, str]:
-    """The headers that authenticate a request for `url` (query included) with STS credentials at time `now`."""
-    parts, request_date = urlsplit(url), iso_utc(now)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    signed = _signature(access_key_secret, string_to_sign(method, unquote(parts.path), query, request_date))
-    return {"x-acs-date": request_date, "x-acs-security-token": security_token,
-            "Authorization": f"{_ALGORITHM} Credential={access_key_id},Signature={signed}"}
 
 
 # -- verification -----------------------------------------------------------------------------------

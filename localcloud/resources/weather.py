@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 
 from localcloud.resources.errors import BadRequest, Unauthorized
 from localcloud.resources.web import Handler
-from localcloud.services.agentidentity.models import API_KEY_PROVIDER
+from localcloud.services.agentidentity.records import API_KEY_PROVIDER
 from localcloud.store import Store
 
 __all__ = ["WEATHER_PATH", "forecast", "weather_handler"]

@@ -1,4 +1,16 @@
-"""The emulated Tea-style services, one module (or package) each with the same shape."""
+"""The emulated Tea-style services, one package each, all with the same shape.
+
+* `__init__.py`: what the service is and which file holds what; it only re-exports (`SERVICE`, and what
+  other parts of localcloud use).
+* `service.py`: `SERVICE`, the action → handler table and the RAM resource each action touches.
+* `records.py`: what the service stores: record kinds and dataclasses, the rules their fields obey, and their
+  reads and writes in the Store.
+* `errors.py`: the service's own error codes (ServiceError subclasses); where it needs none, the docstring says
+  which codes it builds from the shared families in `localcloud.rpc.errors`.
+* one handler module per resource, named after it (`roles.py`, `applications.py`, `workload_tokens.py`, ...),
+  holding that resource's actions.
+* anything else is a supporting module named for what it does (`ram/catalog.py`, `agentidentitydata/routes.py`).
+"""
 
 from __future__ import annotations
 

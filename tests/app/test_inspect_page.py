@@ -10,11 +10,11 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from identity.broker.cache import CacheKey
+from lab import attacks as lab
 from tests.app.test_chat_page import PAGE as CHAT_PAGE
 from tests.app.test_credentials_page import _rendered, sign_in
 from tests.conftest import repo_root
 from tests.support import open_page
-from ui import attack_lab as lab
 from ui import chat_view
 from ui.credentials_view import markdown_text
 from ui.runtime import AppRuntime, get_runtime, reset_runtime

@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 import localcloud
-from ui.local_proxy import LOCALCLOUD_MOUNT, LocalCloudProxy, is_forwardable, request_headers, response_headers
+from web.local_proxy import LOCALCLOUD_MOUNT, LocalCloudProxy, is_forwardable, request_headers, response_headers
 
 ORIGIN = "http://testserver"  # where httpx's ASGITransport says the app is
 PUBLIC = f"{ORIGIN}{LOCALCLOUD_MOUNT}"

@@ -14,10 +14,11 @@ import pytest
 
 from bench.results import Results, render_table
 from bench.stats import percentile, summarize
+from identity.cloud import PROXY_VARIABLES
 from tests.conftest import repo_root
 
 SECTIONS = ["calls", "resolution", "consent", "throughput", "startup", "chat", "state", "service"]
-_PROXIES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
+_PROXIES = PROXY_VARIABLES
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_play
 from playwright.sync_api import Error as PlaywrightError
 
 from bench.environment import stop_process
+from identity.cloud import PROXY_VARIABLES
 from tests.conftest import repo_root
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -36,7 +37,7 @@ VIEWPORT = {"width": 1280, "height": 860}
 ARTIFACTS = repo_root() / "test-artifacts" / "e2e"
 START_TIMEOUT_SECONDS = 60.0
 EXPECT_TIMEOUT_MS = 15_000  # default for every Playwright wait in a context: nothing waits unbounded
-_PROXIES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
+_PROXIES = PROXY_VARIABLES
 # A developer's own cloud keys or a running localcloud must not leak into the server under test.
 _FOREIGN = ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "LOCALCLOUD_URL", "LOCALCLOUD_PUBLIC_URL",
             "DASHSCOPE_API_KEY")

@@ -18,10 +18,10 @@ import pytest
 from PIL import Image
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
+from lab.attacks import SCENARIOS
 from tests.conftest import repo_root
 from tests.e2e import journey as j
 from tests.e2e.conftest import AppServer, Browsing, require_chromium
-from ui.attack_lab import SCENARIOS
 
 DOCS = repo_root() / "docs"
 ATTACKS = SCENARIOS  # the attack lab's scenarios: Run all must show each one blocked

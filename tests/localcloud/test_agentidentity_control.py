@@ -21,8 +21,8 @@ import localcloud
 from localcloud.rpc.params import Params
 from localcloud.rpc.service import Call, Principal
 from localcloud.services.agentidentity import SERVICE
-from localcloud.services.agentidentity.models import API_KEY_PROVIDER, OAUTH2_PROVIDER
 from localcloud.services.agentidentity.oauth2_providers import oauth2_client
+from localcloud.services.agentidentity.records import API_KEY_PROVIDER, OAUTH2_PROVIDER
 from localcloud.store import open_store
 from tests.conftest import tea_config
 

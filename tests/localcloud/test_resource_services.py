@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from localcloud.resources import DEMO_DOCUMENT_ID, sign_schedule_request
+from localcloud.resources import DEMO_DOCUMENT_ID
 from localcloud.resources.schedule import canonical_query, string_to_sign
 from tests.localcloud.browser import Browser
 from tests.localcloud.resource_credentials import (
@@ -21,6 +21,7 @@ from tests.localcloud.resource_credentials import (
     start_world,
     sts_keys,
 )
+from tools.signing import sign_schedule_request
 
 
 @pytest.fixture(scope="module")

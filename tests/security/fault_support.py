@@ -32,8 +32,8 @@ import localcloud
 from identity import provision
 from tests.conftest import repo_root
 from tests.support import local_app_env
-from ui.routes import http_routes
 from ui.runtime import AppRuntime, get_runtime
+from web.routes import http_routes
 
 T = TypeVar("T")
 

@@ -44,7 +44,7 @@ from starlette.routing import Mount, Route
 import localcloud
 from localcloud.app import CONTROL_TOKEN_HEADER, build_app
 from localcloud.hosts import is_loopback_host
-from localcloud.resources import DEMO_DOCUMENT_ID, sign_schedule_request
+from localcloud.resources import DEMO_DOCUMENT_ID
 from localcloud.rpc.service import Service
 from localcloud.rpc.signing import rpc_v2_signature, sign_acs3
 from localcloud.services import all_services
@@ -87,6 +87,7 @@ from tests.security.fuzz_support import (
     write_report,
 )
 from tests.support import served_local_proxy
+from tools.signing import sign_schedule_request
 
 pytestmark = pytest.mark.filterwarnings(LARGE_REPR)
 TALLY = Tally()
@@ -1186,7 +1187,7 @@ def test_control_routes_refuse_without_the_control_token(world: World) -> None:
 # -- the app's /lc proxy in front of this localcloud, with bytes no HTTP library would send ------------------------
 @pytest.fixture(scope="module")
 def proxy_port(world: World) -> Iterator[int]:
-    """ui/local_proxy.py's LocalCloudProxy, mounted at /lc as app.py mounts it, served by uvicorn on 127.0.0.1."""
+    """web/local_proxy.py's LocalCloudProxy, mounted at /lc as app.py mounts it, served by uvicorn on 127.0.0.1."""
     with served_local_proxy(lambda: world.cloud.url) as port:
         yield port
 

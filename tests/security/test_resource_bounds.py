@@ -1,6 +1,6 @@
 """Case 23, resource exhaustion: a 1 MB prompt, 200 chats, 100 pending consents and a flood of sign-in attempts from
 one user are each refused (or trimmed) by a stated bound with a clear message, and nothing of another user's changes.
-The bounds are listed in README ("Limits").
+The bounds are listed in docs/security.md ("Limits").
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from localcloud.oidc.authorization import AuthorizationRequest, parse_authorization_request
-from localcloud.oidc.errors import AuthorizeRedirect, BrowserError, ConsentRequired, LoginRequired
+from localcloud.oidc.errors import AuthorizeRedirect, BrowserError, LoginRequired, UserConsentRequired
 from localcloud.oidc.handlers.views import consent_view, login_view, page_for
 from localcloud.oidc.pending import (
     BINDING_COOKIE,
@@ -34,7 +34,7 @@ def _session(realm: Realm, request: Request, auth: AuthorizationRequest) -> Sign
 
 def _no_interaction(auth: AuthorizationRequest, session: SignInSession | None) -> Response:
     # Consent is asked on every authorization, so prompt=none can never succeed silently.
-    error = ConsentRequired("consent is always asked") if session else LoginRequired("the user is not signed in")
+    error = UserConsentRequired("consent is always asked") if session else LoginRequired("the user is not signed in")
     return redirect(AuthorizeRedirect(error, auth.redirect_uri, auth.state).location())
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from localcloud import arns
 from localcloud.rpc.service import Call
-from localcloud.services.agentidentity.models import (
+from localcloud.services.agentidentity.records import (
     API_KEY_PROVIDER,
     changed,
     create,

@@ -8,7 +8,7 @@ from localcloud import arns
 from localcloud.rpc.errors import DeleteConflict
 from localcloud.rpc.params import Params
 from localcloud.rpc.service import Call
-from localcloud.services.agentidentity.models import (
+from localcloud.services.agentidentity.records import (
     IDENTITY_PROVIDER,
     WORKLOAD_IDENTITY,
     changed,

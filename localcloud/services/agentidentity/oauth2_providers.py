@@ -12,7 +12,7 @@ from typing import Any
 from localcloud import arns
 from localcloud.rpc.errors import InvalidParameter
 from localcloud.rpc.service import Call
-from localcloud.services.agentidentity.models import (
+from localcloud.services.agentidentity.records import (
     OAUTH2_PROVIDER,
     changed,
     create,

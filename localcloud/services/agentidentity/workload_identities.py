@@ -9,7 +9,7 @@ from localcloud import arns
 from localcloud.rpc.errors import InvalidParameter
 from localcloud.rpc.params import Params
 from localcloud.rpc.service import Call
-from localcloud.services.agentidentity.models import (
+from localcloud.services.agentidentity.records import (
     IDENTITY_PROVIDER,
     WORKLOAD_IDENTITY,
     changed,

@@ -1,40 +1,16 @@
-"""Agent Identity data plane, API 2025-11-27 (`alibabacloud_agentidentitydata20251127`)."""
+"""Agent Identity data plane, API 2025-11-27 (`alibabacloud_agentidentitydata20251127`).
 
-from __future__ import annotations
+* `service.py`: `SERVICE`, each action's handler and the RAM resource it touches.
+* `records.py`: consent sessions and the token vault, as stored.
+* `errors.py`: the data plane's own error codes (workload tokens, consent sessions, providers).
+* one handler module per resource: `workload_tokens.py` (GetWorkloadAccessToken*), `credentials.py`
+  (AssumeRoleForWorkloadIdentity, GetResourceAPIKey), `oauth2_tokens.py` (GetResourceOAuth2Token,
+  CompleteResourceTokenAuth).
+* supporting modules: `routes.py` (the consent pages a browser opens), `providers.py` and `provider_http.py`
+  (OAuth providers and the HTTP calls to them), `workload_role.py` (the RAM role behind a workload identity).
+"""
 
-from localcloud import arns
-from localcloud.rpc.service import Call, Service
-from localcloud.services.agentidentitydata import credentials, oauth2_tokens, workload_tokens
 from localcloud.services.agentidentitydata.routes import consent_routes
+from localcloud.services.agentidentitydata.service import SERVICE
 
 __all__ = ["SERVICE", "consent_routes"]
-
-
-def _resource(call: Call) -> str:
-    """The RAM resource an action touches, for the policies of an STS caller."""
-    name = call.params.str("ResourceCredentialProviderName") or "*"
-    if call.action == "GetResourceAPIKey":
-        return arns.api_key_provider_arn(call.region, call.account, name)
-    if call.action == "GetResourceOAuth2Token":
-        return arns.oauth2_provider_arn(call.region, call.account, name)
-    if call.action.startswith("GetWorkloadAccessToken"):
-        return workload_tokens.workload_arn(call)
-    return "*"
-
-
-SERVICE = Service(
-    product="AgentIdentityData", code="agentidentitydata", version="2025-11-27",
-    host="agentidentitydata.cn-beijing.aliyuncs.com",
-    actions={
-        "GetWorkloadAccessToken": workload_tokens.get_workload_access_token,
-        "GetWorkloadAccessTokenForUserId": workload_tokens.get_workload_access_token_for_user_id,
-        "GetWorkloadAccessTokenForJWT": workload_tokens.get_workload_access_token_for_jwt,
-        "AssumeRoleForWorkloadIdentity": credentials.assume_role_for_workload_identity,
-        "GetResourceAPIKey": credentials.get_resource_api_key,
-        "GetResourceOAuth2Token": oauth2_tokens.get_resource_oauth2_token,
-        "CompleteResourceTokenAuth": oauth2_tokens.complete_resource_token_auth,
-    },
-    # The SDK sends it unsigned: the workload access token in the body is the credential.
-    anonymous=frozenset({"AssumeRoleForWorkloadIdentity"}),
-    resource=_resource,
-)

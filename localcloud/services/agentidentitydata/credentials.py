@@ -6,12 +6,13 @@ import re
 from typing import Any
 
 from localcloud import arns, policy
-from localcloud.rpc.errors import InvalidParameter, NoPermission
+from localcloud.rpc.errors import InvalidParameter
 from localcloud.rpc.service import Call
-from localcloud.services.agentidentity.models import API_KEY_PROVIDER, fetch, token_vault
+from localcloud.services.agentidentity.records import API_KEY_PROVIDER, fetch, token_vault
 from localcloud.services.agentidentitydata import workload_tokens
 from localcloud.services.agentidentitydata.workload_role import require_permission, role_of, trusts_workload
 from localcloud.services.sts import issue_role_credentials, role_credentials_view
+from localcloud.services.sts.errors import RoleTrustRefused
 
 __all__ = ["MIN_DURATION_SECONDS", "assume_role_for_workload_identity", "get_resource_api_key"]
 
@@ -52,8 +53,8 @@ def assume_role_for_workload_identity(call: Call) -> dict[str, Any]:
     token, workload = workload_tokens.resolve(call, call.params.required("WorkloadAccessToken", max_len=16384))
     role = role_of(call, workload, token.account)
     if not trusts_workload(role, token.workload_arn):
-        raise NoPermission(f"The trust policy of {role['Arn']} does not let Agent Identity assume it for "
-                           f"{token.workload_arn}.", code="NoPermission.RoleTrust")
+        raise RoleTrustRefused(f"The trust policy of {role['Arn']} does not let Agent Identity assume it for "
+                               f"{token.workload_arn}.")
     duration = call.params.int("DurationSeconds", default=3600, low=MIN_DURATION_SECONDS,
                                high=role["MaxSessionDuration"]) or 3600
     key = issue_role_credentials(call.store, role, token.account, _session_name(call, token.workload), duration,

@@ -11,10 +11,16 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from localcloud.rpc.errors import ServiceError
-from localcloud.services.agentidentity.models import OAUTH2_PROVIDER
-from localcloud.services.agentidentitydata import consent, provider_http
-from localcloud.services.agentidentitydata.errors import ProviderUnavailable
+from localcloud.services.agentidentity.records import OAUTH2_PROVIDER
+from localcloud.services.agentidentitydata import provider_http
+from localcloud.services.agentidentitydata.errors import ConsentSessionError, ProviderUnavailable
 from localcloud.services.agentidentitydata.providers import OAuthProvider, resolve_provider
+from localcloud.services.agentidentitydata.records import (
+    ConsentSession,
+    find_consent_by_state,
+    load_consent,
+    save_consent,
+)
 from localcloud.store import Store
 from localcloud.urls import LocalUrls
 
@@ -46,7 +52,7 @@ def _redirect(url: str) -> RedirectResponse:
 def consent_routes(store: Store, clock: Callable[[], float], urls: Callable[[], LocalUrls]) -> list[Route]:
     """`GET /oauth2/authorize?request_uri=…` and `GET /oauth2/callback/<id>` (sync: they call providers)."""
 
-    def provider_of(session: consent.ConsentSession) -> OAuthProvider:
+    def provider_of(session: ConsentSession) -> OAuthProvider:
         doc = store.get(OAUTH2_PROVIDER.store_kind, session.account, session.provider)
         if doc is None:
             raise ProviderUnavailable(f"The credential provider {session.provider} was deleted.")
@@ -56,13 +62,13 @@ def consent_routes(store: Store, clock: Callable[[], float], urls: Callable[[], 
         now = clock()
         with store.locked():  # the link works once
             try:
-                session = consent.load(store, request.query_params.get("request_uri", ""))
-            except consent.ConsentSessionError:
+                session = load_consent(store, request.query_params.get("request_uri", ""))
+            except ConsentSessionError:
                 return _page("Unknown consent link", "This consent link is not valid. Ask the agent again.")
             if session.expired(now) or session.opened or session.status != "IN_PROGRESS":
                 return _page("Consent link used or expired", "Each consent link works once, for 10 minutes. "
                              "Ask the agent again for a new one.")
-            session = consent.save(store, session, opened=True)
+            session = save_consent(store, session, opened=True)
         try:
             provider = provider_of(session)
         except ServiceError as exc:  # deleted, unreachable, or a vendor localcloud cannot stand in for
@@ -76,16 +82,16 @@ def consent_routes(store: Store, clock: Callable[[], float], urls: Callable[[], 
     def callback(request: Request) -> Response:
         now = clock()
         with store.locked():  # the provider's state is good for one callback
-            session = consent.find_by_state(store, request.query_params.get("state", ""))
+            session = find_consent_by_state(store, request.query_params.get("state", ""))
             if session is None or session.authorized or session.status != "IN_PROGRESS" or session.expired(now):
                 return _page("Consent not recognised", "This sign-in result does not belong to a pending consent, "
                              "or it already arrived, or it expired. Ask the agent again.")
-            session = consent.save(store, session, authorized=True)
+            session = save_consent(store, session, authorized=True)
         return _finish(session, request)
 
-    def _finish(session: consent.ConsentSession, request: Request) -> Response:
+    def _finish(session: ConsentSession, request: Request) -> Response:
         if request.query_params.get("error") or not request.query_params.get("code"):
-            consent.save(store, session, status="FAILED", authorized=False)
+            save_consent(store, session, status="FAILED", authorized=False)
             return _redirect(session.return_redirect(error=request.query_params.get("error") or "access_denied"))
         try:
             provider = provider_of(session)
@@ -97,12 +103,12 @@ def consent_routes(store: Store, clock: Callable[[], float], urls: Callable[[], 
                 "redirect_uri": provider.callback_url, "code_verifier": session.code_verifier},
                 provider.client_id, provider.client_secret)
         except ServiceError as exc:
-            consent.save(store, session, status="FAILED", authorized=False)
+            save_consent(store, session, status="FAILED", authorized=False)
             return _provider_page("Consent failed", exc)
         entry = {"access_token": body["access_token"], "refresh_token": body.get("refresh_token"),
                  "scope": str(body.get("scope", "")),
                  "expires_at": clock() + float(body.get("expires_in") or 3600)}
-        consent.save(store, session, pending=entry)
+        save_consent(store, session, pending=entry)
         return _redirect(session.return_redirect())
 
     return [Route("/oauth2/authorize", authorize, methods=["GET"]),

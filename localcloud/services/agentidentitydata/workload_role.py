@@ -9,7 +9,7 @@ from localcloud import policy
 from localcloud.rpc.errors import EntityNotExist, NoPermission
 from localcloud.rpc.service import Call
 from localcloud.services.ram import policies_of_role
-from localcloud.services.ram.model import find_role
+from localcloud.services.ram.records import find_role
 
 __all__ = ["WORKLOAD_SERVICE_PRINCIPAL", "require_permission", "role_of", "trusts_workload"]
 

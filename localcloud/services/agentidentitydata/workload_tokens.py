@@ -14,7 +14,7 @@ from typing import Any
 from localcloud import arns, jose
 from localcloud.rpc.errors import InvalidParameter
 from localcloud.rpc.service import Call
-from localcloud.services.agentidentity.models import IDENTITY_PROVIDER, WORKLOAD_IDENTITY, fetch
+from localcloud.services.agentidentity.records import IDENTITY_PROVIDER, WORKLOAD_IDENTITY, fetch
 from localcloud.services.agentidentitydata import provider_http
 from localcloud.services.agentidentitydata.errors import InvalidWorkloadAccessToken
 

@@ -7,7 +7,7 @@ from typing import Any
 from localcloud.rpc.errors import DeleteConflict, EntityAlreadyExists, EntityNotExist
 from localcloud.rpc.service import Call
 from localcloud.services.ram.catalog import system_policy
-from localcloud.services.ram.model import (
+from localcloud.services.ram.records import (
     POLICY,
     ROLE,
     checked_document,

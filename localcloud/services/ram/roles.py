@@ -8,7 +8,7 @@ from typing import Any
 from localcloud import arns
 from localcloud.rpc.errors import DeleteConflict, EntityAlreadyExists
 from localcloud.rpc.service import Call
-from localcloud.services.ram.model import ROLE, checked_document, find_role, role_key, valid_name
+from localcloud.services.ram.records import ROLE, checked_document, find_role, role_key, valid_name
 from localcloud.times import iso_utc
 
 __all__ = ["create_role", "delete_role", "get_role"]

@@ -6,7 +6,6 @@ from starlette.routing import BaseRoute, Mount
 
 from identity.broker.routes import consent_routes
 from identity.signin import signin_routes
-from ui.local_proxy import LOCALCLOUD_MOUNT, LocalCloudProxy
 from ui.runtime import (
     app_url,
     consent_user,
@@ -17,6 +16,7 @@ from ui.runtime import (
     secure_cookies,
 )
 from ui.sign_out import run_sign_out_hooks  # not ui.signin: see ui/sign_out.py
+from web.local_proxy import LOCALCLOUD_MOUNT, LocalCloudProxy
 
 __all__ = ["http_routes"]
 

@@ -33,11 +33,11 @@ from identity.broker.routes import CONSENT_RETURN_PATH, authorize_link, consent_
 from identity.errors import CloudError, IdentityError
 from identity.signin import SESSION_COOKIE, request_user
 from identity.users import SignedInUser
+from lab.demo_browser import DEMO_PASSWORD, DemoBrowser, demo_sign_in, public_base, query_of
 from tools import ToolContext, ToolError, read_oss_object
 from tools.services import MCP_SCOPES
 from ui.chat_view import safe_markdown, tool_details
 from ui.credentials_view import is_trusted_authorization_url
-from ui.demo_browser import DEMO_PASSWORD, DemoBrowser, demo_sign_in, public_base, query_of
 
 if TYPE_CHECKING:  # only for annotations: the lab itself never touches Streamlit
     from ui.runtime import AppRuntime

@@ -1,4 +1,4 @@
-"""The resource layer under the Agent Identity handlers: kinds, input rules and per-account storage.
+"""Agent Identity's records: the resource kinds, the rules their fields obey, and per-account storage.
 
 Every resource is stored as the JSON document its Get action answers (PascalCase, the SDK's field names),
 plus any secret the service keeps but never returns (`APIKey`, OAuth2 `ClientSecret`). Views strip those.
@@ -167,11 +167,11 @@ def remove(call: Call, kind: Kind) -> None:
 def forget_held_tokens(call: Call, **which: str) -> None:
     """Delete the tokens held for a workload identity or provider being deleted (`workload=` or `provider=`):
     vaulted ones, and those in consent sessions that were approved but never completed."""
-    # The data plane imports these models: its modules are brought in when needed, not when this one loads.
-    from localcloud.services.agentidentitydata import consent, vault
+    # The data plane imports these records: its modules are brought in when needed, not when this one loads.
+    from localcloud.services.agentidentitydata.records import forget_consents, forget_vaulted
 
-    vault.forget(call.store, call.account, **which)
-    consent.forget(call.store, call.account, **which)
+    forget_vaulted(call.store, call.account, **which)
+    forget_consents(call.store, call.account, **which)
 
 
 def listing(call: Call, kind: Kind, key: str, view: Callable[[dict[str, Any]], dict[str, Any]],

@@ -1,33 +1,35 @@
-"""RAM's stored records: roles (with their attached policies) and custom policies."""
+"""RAM's records: roles (with their attached policies) and custom policies, and the policies a role has.
+
+System policies are not stored: every account has them (`catalog.py`).
+"""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 from localcloud import policy
-from localcloud.rpc.errors import EntityNotExist, InvalidParameter, ServiceError
+from localcloud.rpc.errors import EntityNotExist, InvalidParameter
+from localcloud.rpc.service import Principal
 from localcloud.services.ram.catalog import system_policy
+from localcloud.services.ram.errors import MalformedPolicyDocument
 from localcloud.store import Store
 
 __all__ = [
     "POLICY",
     "ROLE",
-    "MalformedPolicyDocument",
     "checked_document",
     "find_policy",
     "find_role",
+    "policies_of_role",
     "role_key",
+    "role_policy_documents",
     "valid_name",
 ]
 
 ROLE = "ram.role"
 POLICY = "ram.policy"
-
-
-class MalformedPolicyDocument(ServiceError):
-    code = "MalformedPolicyDocument"
-    status = 400
 
 
 def role_key(name: str) -> str:
@@ -64,3 +66,20 @@ def find_policy(store: Store, account: str, name: str, policy_type: str) -> dict
     if found is None:
         raise EntityNotExist("Policy", name)
     return found
+
+
+def policies_of_role(store: Store, account: str, role_name: str) -> list[dict[str, Any]]:
+    """The parsed permission policies attached to a role (none if the role is gone)."""
+    role = store.get(ROLE, account, role_key(role_name))
+    if role is None:
+        return []
+    documents = []
+    for attachment in role["AttachedPolicies"]:
+        found = find_policy(store, account, attachment["PolicyName"], attachment["PolicyType"])
+        documents.append(json.loads(found["PolicyDocument"]))
+    return documents
+
+
+def role_policy_documents(store: Store, principal: Principal) -> list[dict[str, Any]]:
+    """The policies of the role an STS caller assumed; a deleted role allows nothing."""
+    return policies_of_role(store, principal.account_id, principal.role_name or "")
