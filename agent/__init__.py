@@ -17,7 +17,7 @@ from agent.events import (
     ToolFinished,
     ToolStarted,
     TurnDone,
-    TurnError,
+    TurnFailed,
 )
 from agent.llm import ModelConfig, ModelReply, ToolCall, stream_reply
 from agent.loop import MAX_PROMPT_CHARS, TurnContext, run_turn
@@ -28,5 +28,5 @@ from agent.toolbox import CONNECTOR_NAME
 __all__ = ["CONNECTOR_NAME", "MAX_PROMPT_CHARS", "AgentError", "ChatNotFound", "ChatStore", "ChatSummary",
            "ConsentNeeded", "ConsentSettled", "ConsentWaiting", "Entry", "Event", "LimitReached", "McpConnected",
            "McpUnavailable", "MessageAdded", "ModelConfig", "ModelError", "ModelReply", "TextDelta", "ToolCall",
-           "ToolFinished", "ToolStarted", "TurnContext", "TurnDone", "TurnError", "recorded", "run_turn",
+           "ToolFinished", "ToolStarted", "TurnContext", "TurnDone", "TurnFailed", "recorded", "run_turn",
            "stream_reply", "system_prompt"]

@@ -1,6 +1,6 @@
 """The agent layer's errors: one root with the service's code and message, which the UI shows as they are.
 
-    AgentError            code + message (+ HTTP status, attempts); what a turn reports as TurnError
+    AgentError            code + message (+ HTTP status, attempts); what a turn reports as TurnFailed
     ├── ModelError        DashScope failed for good (after bounded retries), or no API key is configured
     ├── ChatNotFound      no chat with this id for this user (someone else's chat looks exactly the same)
     ├── LimitReached      a per-user bound (prompt length, number of chats) refused the request; says which

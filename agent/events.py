@@ -4,17 +4,18 @@ A turn is a stream of events ending with TurnDone:
     MessageAdded (user) → [McpConnected | McpUnavailable] →
     ( TextDelta* → MessageAdded (assistant) →
       ( ToolStarted → [ConsentNeeded → ConsentWaiting* → ConsentSettled] → ToolFinished → MessageAdded (tool) )* )*
-    → [TurnError] → TurnDone
+    → [TurnFailed] → TurnDone
 No event ever carries a credential; a fingerprint is the most a card shows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 __all__ = ["CARD_EVENTS", "ConsentNeeded", "ConsentSettled", "ConsentWaiting", "Event", "McpConnected",
-           "McpUnavailable", "MessageAdded", "TextDelta", "ToolFinished", "ToolStarted", "TurnDone", "TurnError",
+           "McpUnavailable", "MessageAdded", "TextDelta", "ToolFinished", "ToolStarted", "TurnDone", "TurnFailed",
            "card_from_record", "card_record", "event_from_record", "event_record"]
 
 
@@ -99,7 +100,9 @@ class McpUnavailable:
 
 
 @dataclass(frozen=True)
-class TurnError:
+class TurnFailed:
+    """The turn could not go on (the model failed for good, a bound was reached): an event, not an exception."""
+
     code: str
     message: str
 
@@ -112,15 +115,16 @@ class TurnDone:
 
 
 Event = (TextDelta | MessageAdded | ToolStarted | ToolFinished | ConsentNeeded | ConsentWaiting | ConsentSettled
-         | McpConnected | McpUnavailable | TurnError | TurnDone)
+         | McpConnected | McpUnavailable | TurnFailed | TurnDone)
 
 # The events a transcript shows as cards, and keeps for a reload.
 CARD_EVENTS: tuple[type, ...] = (ToolFinished, ConsentNeeded, ConsentSettled, McpConnected, McpUnavailable,
-                                 TurnError)
-_BY_NAME = {kind.__name__: kind for kind in CARD_EVENTS}
+                                 TurnFailed)
+# Chats recorded before the event was renamed name it "TurnError": they still read back.
+_BY_NAME = {kind.__name__: kind for kind in CARD_EVENTS} | {"TurnError": TurnFailed}
 _ALL_BY_NAME = {kind.__name__: kind for kind in (TextDelta, MessageAdded, ToolStarted, ToolFinished, ConsentNeeded,
                                                  ConsentWaiting, ConsentSettled, McpConnected, McpUnavailable,
-                                                 TurnError, TurnDone)}
+                                                 TurnFailed, TurnDone)}
 
 
 def card_record(event: Event) -> dict[str, Any] | None:
@@ -151,7 +155,7 @@ def card_from_record(record: dict[str, Any]) -> Event | None:
     return _from_record(record, _BY_NAME)
 
 
-def _from_record(record: dict[str, Any], kinds: dict[str, type]) -> Any:
+def _from_record(record: dict[str, Any], kinds: Mapping[str, type]) -> Any:
     kind = kinds.get(str(record.get("type")))
     if kind is None:
         return None

@@ -126,10 +126,14 @@ def _responses(config: ModelConfig, messages: Sequence[dict[str, Any]],
                tools: Sequence[dict[str, Any]]) -> Iterator[Any]:
     """The SDK's stream; the base URL goes with the call, so nothing depends on import-time environment."""
     try:
-        yield from Generation.call(
-            model=config.model, messages=list(messages), tools=list(tools) or None, api_key=config.api_key,
-            result_format="message", stream=True, incremental_output=True, base_address=config.base_url,
-            request_timeout=config.timeout)
+        # The SDK annotates `messages` as its own Message class (a dict subclass), but takes and documents plain
+        # dicts, which is what we send: the annotation is narrower than the SDK.
+        responses = Generation.call(
+            model=config.model, messages=list(messages),  # type: ignore[arg-type]
+            tools=list(tools) or None, api_key=config.api_key, result_format="message", stream=True,
+            incremental_output=True, base_address=config.base_url, request_timeout=config.timeout)
+        # stream=True always answers with a generator; the declared return type also admits one whole response.
+        yield from responses if isinstance(responses, Iterator) else [responses]
     except requests.RequestException as exc:
         if _timed_out(exc):
             raise _Failure("RequestTimeOut", f"DashScope did not answer within {config.timeout} s", None) from None

@@ -27,7 +27,7 @@ from agent.events import (
     ToolFinished,
     ToolStarted,
     TurnDone,
-    TurnError,
+    TurnFailed,
 )
 from agent.history import TURN_ID
 from agent.llm import ModelConfig, ModelReply, ToolCall, arguments_of, stream_reply
@@ -81,7 +81,7 @@ class TurnContext:
 def run_turn(context: TurnContext, history: Sequence[dict[str, Any]], text: str) -> Iterator[Event]:
     """Answer `text` after `history` (role messages); events as they happen, always ending with TurnDone."""
     if len(text) > MAX_PROMPT_CHARS:  # refused before anything is stored or sent to the model
-        yield TurnError(LimitReached.code, f"Your message has {len(text):,} characters; the limit is "
+        yield TurnFailed(LimitReached.code, f"Your message has {len(text):,} characters; the limit is "
                                            f"{MAX_PROMPT_CHARS:,}. Shorten it and send it again.")
         yield TurnDone("", 0, ok=False)
         return
@@ -97,7 +97,7 @@ def run_turn(context: TurnContext, history: Sequence[dict[str, Any]], text: str)
     try:
         yield from turn.run()
     except ModelError as error:
-        yield TurnError(error.code, error.message)
+        yield TurnFailed(error.code, error.message)
         yield TurnDone("", turn.rounds, ok=False)
 
 

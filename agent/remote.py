@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from agent.events import Event, MessageAdded, TextDelta, TurnDone, TurnError, event_from_record
+from agent.events import Event, MessageAdded, TextDelta, TurnDone, TurnFailed, event_from_record
 
 __all__ = ["CONNECT_SECONDS", "SILENCE_SECONDS", "remote_turn"]
 
@@ -39,7 +39,7 @@ def decode(item: dict[str, Any]) -> Event | None:
         return None if isinstance(event, TextDelta | MessageAdded) else event
     if item.get("object") == "response" and item.get("status") == "failed":
         error = item.get("error") or {}
-        return TurnError(str(error.get("code") or "AgentServiceError"), str(error.get("message") or "failed"))
+        return TurnFailed(str(error.get("code") or "AgentServiceError"), str(error.get("message") or "failed"))
     return None
 
 
@@ -58,24 +58,24 @@ def remote_turn(endpoint: str, id_token: str, session_id: str, prompt: str) -> I
                 if not line.startswith("data:"):
                     continue
                 event = decode(json.loads(line[5:]))
-                if event is None or (errored and isinstance(event, TurnError)):  # the failed response repeats it
+                if event is None or (errored and isinstance(event, TurnFailed)):  # the failed response repeats it
                     continue
-                done, errored = done or isinstance(event, TurnDone), errored or isinstance(event, TurnError)
+                done, errored = done or isinstance(event, TurnDone), errored or isinstance(event, TurnFailed)
                 yield event
     except (httpx.HTTPError, ValueError) as error:
-        yield TurnError("AgentServiceUnavailable", f"The agent service at {endpoint} did not answer "
+        yield TurnFailed("AgentServiceUnavailable", f"The agent service at {endpoint} did not answer "
                         f"({type(error).__name__}): start it with `python -m agent.service`, or unset AGENT_ENDPOINT "
                         "to run the agent in the dashboard.")
     if not done:
         yield TurnDone("", 0, ok=False)
 
 
-def _refused(endpoint: str, response: httpx.Response) -> TurnError:
+def _refused(endpoint: str, response: httpx.Response) -> TurnFailed:
     response.read()
     try:
         error = response.json().get("error") or {}
     except ValueError:
         error = {}
     message = str(error.get("message") or f"HTTP {response.status_code}")
-    return TurnError(str(error.get("code") or f"HTTP{response.status_code}"),
+    return TurnFailed(str(error.get("code") or f"HTTP{response.status_code}"),
                      f"The agent service at {endpoint} refused the turn: {message}")

@@ -18,6 +18,7 @@ from identity.broker import CredentialBroker
 from identity.errors import IdentityError
 from identity.users import SignedInUser
 from tools import MCP_CREDENTIAL, Tool, ToolContext, ToolError, discover_mcp_tools
+from tools.errors import ServiceFailed
 
 __all__ = ["CONNECTOR_NAME", "MCP_DISCOVERY_SECONDS", "Toolbox", "open_toolbox"]
 
@@ -58,7 +59,7 @@ def _connector(box: Toolbox, url: str, known_failure: str, discover: Discover, t
 
     def connect(context: ToolContext, **_ignored: Any) -> str:  # it takes no arguments; extra ones are harmless
         if known_failure:  # found unreachable at the start of this turn: do not wait for it twice
-            raise ToolError(f"the Alibaba Cloud MCP server is unavailable: {known_failure}")
+            raise ServiceFailed(f"the Alibaba Cloud MCP server is unavailable: {known_failure}")
         try:
             found = discover(url, context.credential.value, timeout)
         except ToolError as error:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from identity.cloud import PROXY_VARIABLES
 
@@ -43,7 +45,7 @@ def adopt_cloud_environment(env: Mapping[str, str]) -> None:
     os.environ.update(env)
 
 
-def stop_process(process: subprocess.Popen[bytes], grace: float = 20) -> None:
+def stop_process(process: subprocess.Popen[Any], grace: float = 20) -> None:
     """Ask a child server to stop; kill it if it has not within `grace` seconds."""
     process.terminate()
     try:
@@ -51,3 +53,11 @@ def stop_process(process: subprocess.Popen[bytes], grace: float = 20) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=10)
+
+
+def free_port() -> int:
+    """A port nothing listens on (closed again at once: connecting to it is refused until someone takes it).
+    The one copy: the tests and the benchmarks both use it."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

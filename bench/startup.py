@@ -19,12 +19,12 @@ import httpx
 import websockets
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from websockets.typing import Origin, Subprotocol
 
-from bench.environment import BASE_ENVIRON, REPO_ROOT, stop_process
+from bench.environment import BASE_ENVIRON, REPO_ROOT, free_port, stop_process
 from bench.plan import Plan
 from bench.results import Results
 from bench.stats import ratio
-from bench.world import free_port
 
 __all__ = ["STARTUP", "Launch", "run"]
 
@@ -111,9 +111,10 @@ async def _first_script_run(port: int) -> None:
     request = BackMsg()
     request.rerun_script.query_string = ""
     request.rerun_script.page_script_hash = ""
-    origin = f"http://127.0.0.1:{port}"
-    xsrf = httpx.get(f"{origin}/_stcore/health", trust_env=False, timeout=5).cookies.get("_streamlit_xsrf", "")
-    async with websockets.connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit", xsrf],
+    origin = Origin(f"http://127.0.0.1:{port}")
+    xsrf = httpx.get(f"{origin}/_stcore/health", trust_env=False, timeout=5).cookies.get("_streamlit_xsrf") or ""
+    async with websockets.connect(f"ws://127.0.0.1:{port}/_stcore/stream",
+                                  subprotocols=[Subprotocol("streamlit"), Subprotocol(xsrf)],
                                   origin=origin, additional_headers={"Cookie": f"_streamlit_xsrf={xsrf}"},
                                   max_size=None, proxy=None) as socket:
         await socket.send(request.SerializeToString())

@@ -3,7 +3,6 @@ consent return route served by uvicorn in a thread (as the app serves it)."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -19,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 import localcloud
+from bench.environment import free_port
 from identity import provision
 from identity.broker import ConsentRequired, CredentialBroker
 from identity.broker.routes import CONSENT_AUTHORIZE_PATH, CONSENT_RETURN_PATH, authorize_link, consent_routes
@@ -26,23 +26,16 @@ from identity.clients import Clients
 from identity.cloud import connect
 from identity.settings import Settings, load_settings
 from identity.users import SignedInUser
-from tests.localcloud.browser import Browser, pkce_pair, query_of
+from lab.browser import Browser, pkce_pair, query_of
 from tools.services import MCP_SCOPES
 
 __all__ = ["SESSION_COOKIE", "ReturnServer", "World", "approve_consent", "authorize_url", "build_world",
-           "ensure_consented", "free_port", "user_of"]
+           "ensure_consented", "user_of"]
 
 SESSION_COOKIE = "bench_session"
 _START_TIMEOUT_SECONDS = 15.0
 
 Endpoint = Callable[[Request], Awaitable[Response]]
-
-
-def free_port() -> int:
-    """A port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class ReturnServer:

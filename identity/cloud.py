@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import TypedDict
 from urllib.parse import urlsplit
 
 import localcloud
@@ -116,7 +117,14 @@ def _local_target(settings: Settings, cloud: localcloud.LocalCloud) -> CloudTarg
         services=_services(settings, _from_env(cloud.env())), **_model(settings, cloud.env()))
 
 
-def _model(settings: Settings, env: dict[str, str]) -> dict[str, str | None]:
+class _ModelFields(TypedDict, total=False):
+    """CloudTarget's model fields that _model sets (the base URL only for the local stand-in)."""
+
+    dashscope_base_url: str
+    dashscope_api_key: str | None
+
+
+def _model(settings: Settings, env: dict[str, str]) -> _ModelFields:
     """A real DASHSCOPE_API_KEY means Qwen on DashScope even in local mode; otherwise the local stand-in."""
     if settings.dashscope_api_key or "DASHSCOPE_HTTP_BASE_URL" not in env:
         return {"dashscope_api_key": settings.dashscope_api_key}

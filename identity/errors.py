@@ -15,7 +15,7 @@ Tree (every subclass, wherever it is defined)::
     ├── NotProvisioned           (identity.broker) the resources the broker needs are not there yet
     ├── SignInExpired            (identity.broker) the user's ID token expired: sign in again
     ├── StoreUnavailable         (identity.store) the app's database cannot be opened or reached
-    └── DemoBrowserError         (lab.demo_browser) a demo user's scripted sign-in at localcloud failed
+    └── BrowserError             (lab.browser) a scripted page visit at localcloud did not go as a person's would
 """
 
 from __future__ import annotations

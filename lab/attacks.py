@@ -33,7 +33,8 @@ from identity.broker.routes import CONSENT_RETURN_PATH, authorize_link, consent_
 from identity.errors import CloudError, IdentityError
 from identity.signin import SESSION_COOKIE, request_user
 from identity.users import SignedInUser
-from lab.demo_browser import DEMO_PASSWORD, DemoBrowser, demo_sign_in, public_base, query_of
+from lab.browser import Browser, query_of
+from lab.demo_users import DEMO_PASSWORD, demo_sign_in, public_base
 from tools import ToolContext, ToolError, read_oss_object
 from tools.services import MCP_SCOPES
 from ui.chat_view import safe_markdown, tool_details
@@ -83,7 +84,7 @@ class _Person:
 
     username: str
     user: SignedInUser
-    browser: DemoBrowser
+    browser: Browser
     session_id: str
     app_cookies: httpx.Cookies = field(default_factory=httpx.Cookies)  # what the app's routes set in this browser
 
@@ -130,7 +131,7 @@ class _Lab:
             runtime, username = self.runtime, other_demo_user(self.user)
             local = runtime.target.local
             internal = local.url if local is not None else runtime.settings.localcloud_url or ""
-            browser = DemoBrowser(public_base(runtime.target), internal)
+            browser = Browser(public_base(runtime.target), internal)
             try:
                 user = demo_sign_in(browser, runtime.target, runtime.settings, username, self.broker.clock)
             except BaseException:

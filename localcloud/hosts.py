@@ -35,7 +35,7 @@ _DENIAL_EXTENSION = "websocket.http.response"
 def is_loopback_host(value: str) -> bool:
     """Whether a `Host` header value names this machine's loopback interface (any port)."""
     match = _HOST.fullmatch(value)
-    return bool(match) and match["name"].lower() in LOOPBACK_NAMES
+    return match is not None and match["name"].lower() in LOOPBACK_NAMES
 
 
 def _host_headers(scope: Scope) -> list[str]:

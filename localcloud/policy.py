@@ -41,7 +41,7 @@ def parse_policy(text: str, *, trust: bool = False) -> dict[str, Any]:
         raise PolicyError(f"the document is longer than {MAX_POLICY_BYTES} bytes")
     try:
         document = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise PolicyError(f"the document is not valid JSON ({exc.msg} at character {exc.pos})") from None
     if not isinstance(document, dict):
         raise PolicyError("the document must be a JSON object")

@@ -114,8 +114,8 @@ class Store:
                          "FROM access_keys WHERE id = ?", (key_id,))
         if not rows:
             return None
-        *head, principal = rows[0]
-        return AccessKey(*head, principal=json.loads(principal))
+        key_id, secret, account_id, kind, security_token, expires_at, principal = rows[0]
+        return AccessKey(key_id, secret, account_id, kind, security_token, expires_at, json.loads(principal))
 
     def root_key(self, account_id: str) -> AccessKey | None:
         rows = self._run("SELECT id FROM access_keys WHERE account_id = ? AND kind = 'root' ORDER BY rowid",

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator  # noqa: E402
 from typing import Any  # noqa: E402
 
 import streamlit as st  # noqa: E402
+from streamlit.delta_generator import DeltaGenerator  # noqa: E402
 
 from agent import (  # noqa: E402
     MAX_PROMPT_CHARS,
@@ -39,6 +40,7 @@ from identity.users import SignedInUser  # noqa: E402
 from ui import chat_view as view  # noqa: E402
 from ui.chrome import page_frame  # noqa: E402
 from ui.credentials_view import UNTRUSTED_LINK, is_trusted_authorization_url, plain_markdown  # noqa: E402
+from ui.page_state import user_page_state  # noqa: E402
 from ui.runtime import AppRuntime  # noqa: E402
 from ui.signin import current_user, require_user  # noqa: E402
 
@@ -46,9 +48,8 @@ _NOTICE = {"info": st.info, "warning": st.warning, "error": st.error}
 
 
 def _state(user: SignedInUser) -> view.ChatState:
-    existing = st.session_state.get(view.STATE_KEY) or view.ChatState()
-    state = st.session_state[view.STATE_KEY] = existing.for_user(user.key)
-    return state
+    """This session's page state, reset when another user signs in."""
+    return user_page_state(view.STATE_KEY, view.ChatState, user.key)
 
 
 # -- sidebar actions (callbacks run before the page draws, so it shows their effect) ----------------------
@@ -172,7 +173,8 @@ class _LiveAnswer:
     """Draws a running turn's events into the assistant's bubble as they arrive."""
 
     def __init__(self, runtime: AppRuntime) -> None:
-        self.runtime, self.text, self.slot = runtime, "", None
+        self.runtime, self.text = runtime, ""
+        self.slot: DeltaGenerator | None = None
         self.tools: dict[str, Any] = {}
         self.consents: dict[str, tuple[Any, Any]] = {}
 

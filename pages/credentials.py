@@ -19,6 +19,7 @@ from identity.users import SignedInUser  # noqa: E402
 from tools import credential_needs  # noqa: E402
 from ui import credentials_view as view  # noqa: E402
 from ui.chrome import page_frame  # noqa: E402
+from ui.page_state import user_page_state  # noqa: E402
 from ui.runtime import AppRuntime  # noqa: E402
 from ui.signin import current_user, require_user  # noqa: E402
 
@@ -30,10 +31,8 @@ _ICONS = {"success": ":material/check_circle:", "info": ":material/info:", "erro
 
 
 def _state(user: SignedInUser) -> view.CredentialsState:
-    """This session's page state, under one key, reset when another user signs in."""
-    existing = st.session_state.get(view.STATE_KEY) or view.CredentialsState()
-    state = st.session_state[view.STATE_KEY] = existing.for_user(user.key)
-    return state
+    """This session's page state, reset when another user signs in."""
+    return user_page_state(view.STATE_KEY, view.CredentialsState, user.key)
 
 
 # -- actions (button callbacks: they run before the page draws, so the page shows their effect) -------------

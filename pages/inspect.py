@@ -22,6 +22,7 @@ from ui import timeline_view as timeline  # noqa: E402
 from ui.chat_view import agent_error_text  # noqa: E402
 from ui.chrome import page_frame  # noqa: E402
 from ui.credentials_view import error_result, markdown_text  # noqa: E402
+from ui.page_state import user_page_state  # noqa: E402
 from ui.runtime import AppRuntime  # noqa: E402
 from ui.signin import current_user, require_user  # noqa: E402
 
@@ -29,9 +30,8 @@ CHAT_PAGE = "pages/chat.py"
 
 
 def _state(user: SignedInUser) -> view.InspectState:
-    existing = st.session_state.get(view.STATE_KEY) or view.InspectState()
-    state = st.session_state[view.STATE_KEY] = existing.for_user(user.key)
-    return state
+    """This session's page state, reset when another user signs in."""
+    return user_page_state(view.STATE_KEY, view.InspectState, user.key)
 
 
 def _show_error(error: IdentityError | AgentError) -> None:

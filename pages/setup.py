@@ -18,6 +18,7 @@ from identity.errors import IdentityError  # noqa: E402
 from identity.provision import ProvisionInputs, SetupAccess, StepReport  # noqa: E402
 from ui import setup_view as view  # noqa: E402
 from ui.chrome import page_frame  # noqa: E402
+from ui.page_state import page_state  # noqa: E402
 from ui.runtime import AppRuntime  # noqa: E402
 from ui.signin import current_user  # noqa: E402
 
@@ -27,9 +28,7 @@ AccessCheck = Callable[[], SetupAccess]
 
 def _state() -> view.SetupState:
     """This session's Setup state, under one key."""
-    if view.STATE_KEY not in st.session_state:
-        st.session_state[view.STATE_KEY] = view.SetupState()
-    return st.session_state[view.STATE_KEY]
+    return page_state(view.STATE_KEY, view.SetupState)
 
 
 def _config(runtime: AppRuntime) -> Mapping[str, Any]:

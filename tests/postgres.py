@@ -13,7 +13,6 @@ import os
 import pwd
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -24,6 +23,8 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+
+from tests.support import free_port
 
 __all__ = ["PostgresServer", "find_bin_dir", "postgres_cluster"]
 
@@ -78,12 +79,6 @@ def find_bin_dir() -> Path:
             return directory
     pytest.fail(f"These tests need a PostgreSQL server (initdb, pg_ctl) and none is installed. Install it with "
                 f"`{_INSTALL_HINT}` (.ci/run does this), then run the tests again.", pytrace=False)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _as_cluster_owner(command: list[str]) -> list[str]:
@@ -142,7 +137,7 @@ def postgres_cluster(directory: Path) -> Iterator[PostgresServer]:
         _run([str(bin_dir / "initdb"), "-D", str(data), "-U", _OS_USER, "--auth=trust", "--encoding=UTF8",
               "--locale=C", "--no-sync"], log)
         _run(["mkdir", "-p", str(sockets)], log)  # as the cluster owner, so the server may create its socket there
-        port = _free_port()
+        port = free_port()
         # The settings go into the cluster's own file rather than onto a command line: nothing to quote.
         settings = {"listen_addresses": "'127.0.0.1'", "port": str(port), "unix_socket_directories": f"'{sockets}'",
                     "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "200"}

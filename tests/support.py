@@ -22,6 +22,7 @@ from starlette.routing import Mount
 from streamlit.testing.v1 import AppTest
 
 import localcloud
+from bench.environment import free_port as free_port  # the tests import it from here
 from identity import provision
 from identity.broker import CredentialBroker
 from identity.settings import Settings
@@ -29,7 +30,7 @@ from identity.signin import APP_STATE_DIRNAME, verify_id_token
 from identity.signin.sealing import new_secret, secret_hash
 from identity.store.database import DATABASE_FILE
 from identity.users import SignedInUser
-from tests.localcloud.browser import Browser, pkce_pair, query_of
+from lab.browser import Browser, pkce_pair, query_of
 from ui.runtime import reset_runtime
 from ui.signin import STATE_KEY, AuthState
 from web.local_proxy import LOCALCLOUD_MOUNT, LocalCloudProxy
@@ -113,25 +114,30 @@ def open_page(page: str, session_id: str | None = None, timeout: float = 90) -> 
 
 
 @contextmanager
-def served(app: Any) -> Iterator[int]:
+def served(app: Any, start_seconds: float = 30, **options: Any) -> Iterator[int]:
     """An ASGI app served by uvicorn on 127.0.0.1 in a thread, from a socket bound here (so raw-socket tests know
-    the port at once), lifespan included; yields the port and stops the server afterwards."""
+    the port at once), lifespan included; yields the port and stops the server afterwards. Fails the test if the
+    server has not started within `start_seconds`. `options` go to `uvicorn.Config` (e.g. a shutdown timeout)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     sock.listen(16)
     # h11 and asyncio, whatever else is installed (uvicorn picks httptools/uvloop when present, and they read a raw
     # request line differently): the tests see the same server on every machine.
-    server = uvicorn.Server(uvicorn.Config(app, log_level="critical", access_log=False, http="h11", loop="asyncio"))
+    server = uvicorn.Server(uvicorn.Config(app, **{"log_level": "critical", "access_log": False, "http": "h11",
+                                                   "loop": "asyncio", **options}))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + start_seconds
     while not server.started and time.monotonic() < deadline and thread.is_alive():
-        time.sleep(0.02)
+        time.sleep(0.02)  # a poll interval: the deadline bounds the wait
     try:
+        if not server.started:
+            raise AssertionError(f"uvicorn did not start within {start_seconds:.0f} s on port {sock.getsockname()[1]}")
         yield sock.getsockname()[1]
     finally:
         server.should_exit = True
         thread.join(timeout=15)
+        sock.close()
 
 
 @contextmanager

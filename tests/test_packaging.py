@@ -14,7 +14,7 @@ import httpx
 from bench.environment import stop_process
 from identity.cloud import PROXY_VARIABLES
 from tests.conftest import repo_root
-from tests.e2e.conftest import free_port
+from tests.support import free_port
 
 _PROXIES = PROXY_VARIABLES
 

@@ -7,7 +7,7 @@ import subprocess
 
 from tests.conftest import repo_root
 
-TEST_COMMAND = "pip install -r requirements-dev.txt && python -m ruff check . && python -m pytest"
+TEST_COMMAND = "pip install -r requirements-dev.txt && python -m ruff check . && python -m mypy && python -m pytest"
 START_COMMAND = "pip install -r requirements.txt && streamlit run app.py"
 
 

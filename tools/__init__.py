@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from identity.broker.kinds import ToolKind
 from identity.broker.needs import CredentialNeed
 from identity.settings import Settings
 from tools.base import CredentialSpec, Tool, ToolContext, ToolError, tool
@@ -23,7 +24,7 @@ TOOLS: tuple[Tool, ...] = (weather_search, get_schedule, get_current_time, write
 
 def credential_needs(settings: Settings) -> list[CredentialNeed]:
     """One row per distinct credential, with the tools that use it (MCP's tools share the MCP token)."""
-    groups: dict[tuple[str, str, tuple[str, ...], str], list[str]] = {}
+    groups: dict[tuple[ToolKind, str, tuple[str, ...], str], list[str]] = {}
     for spec, name in [*((t.credential, t.name) for t in TOOLS), (MCP_CREDENTIAL, "Alibaba Cloud MCP tools")]:
         groups.setdefault((spec.kind, spec.provider(settings), spec.scopes, spec.flow), []).append(name)
     return [CredentialNeed(kind, provider, scopes, flow, tuple(names))

@@ -18,7 +18,7 @@ from functools import cache
 from typing import Any
 from zoneinfo import available_timezones
 
-from tools.errors import ToolError
+from tools.errors import InvalidArgument
 
 __all__ = ["CITY", "DINGTALK_CONTENT", "DINGTALK_DOCUMENT_ID", "ECS_INSTANCE_ID", "MCP_TEXT", "OSS_OBJECT_KEY",
            "OSS_PREFIX", "REGION_ID", "SCHEDULE_DATE", "SEARCH_KEYWORD", "TIME_ZONE", "Grammar", "check_argument",
@@ -63,7 +63,7 @@ def check_argument(name: str, value: object, grammar: Grammar) -> None:
     """ToolError naming the argument, what is wrong and what a valid one looks like, when `value` breaks `grammar`."""
     problem = grammar.problem(value)
     if problem is not None:
-        raise ToolError(f"invalid {name} {_shown(value)}: it {problem}. A valid {name} is {grammar.help()}. "
+        raise InvalidArgument(f"invalid {name} {_shown(value)}: it {problem}. A valid {name} is {grammar.help()}. "
                         "Nothing was sent.")
 
 

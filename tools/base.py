@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, get_type_hints
 
+from identity.broker.kinds import ToolKind
 from identity.settings import Settings
 from tools.arguments import Grammar, check_argument
 from tools.errors import ToolError
@@ -35,7 +36,7 @@ def _no_check(arguments: Mapping[str, Any]) -> None:
 class CredentialSpec:
     """The credential a tool needs: kind, which provider (a Settings attribute), scopes and flow."""
 
-    kind: str                                 # "api_key", "sts" or "oauth2"
+    kind: ToolKind
     provider_setting: str | None = None       # e.g. "api_key_provider_name"
     scopes: tuple[str, ...] = ()
     flow: str = "USER_FEDERATION"

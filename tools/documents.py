@@ -11,7 +11,8 @@ from typing import Annotated, Any, TypeVar
 import oss2
 
 from tools.arguments import DINGTALK_CONTENT, DINGTALK_DOCUMENT_ID, OSS_OBJECT_KEY, OSS_PREFIX
-from tools.base import CredentialSpec, ToolContext, ToolError, tool
+from tools.base import CredentialSpec, ToolContext, tool
+from tools.errors import ServiceFailed
 from tools.http import path_segment, request_json, service_url
 
 __all__ = ["DINGTALK_SCOPES", "document_url", "list_oss_objects", "read_dingtalk_document", "read_oss_object",
@@ -88,9 +89,9 @@ def _oss_call(call: Callable[[], T]) -> T:
     try:
         return call()
     except oss2.exceptions.OssError as error:
-        raise ToolError(f"OSS refused: {error.code} {error.message}") from None
+        raise ServiceFailed(f"OSS refused: {error.code} {error.message}") from None
     except oss2.exceptions.RequestError as error:
-        raise ToolError(f"OSS did not answer ({error.__class__.__name__})") from None
+        raise ServiceFailed(f"OSS did not answer ({error.__class__.__name__})") from None
 
 
 @tool(CredentialSpec("sts"))

@@ -7,7 +7,8 @@ from urllib.parse import quote
 
 import httpx
 
-from tools.base import ToolContext, ToolError
+from tools.base import ToolContext
+from tools.errors import InvalidArgument, ServiceFailed, ServiceNotConfigured
 
 __all__ = ["path_segment", "request_json", "service_url"]
 
@@ -16,7 +17,7 @@ def service_url(context: ToolContext, name: str, path: str) -> str:
     """A URL on one of the tools' services (from the cloud target); ToolError when it is not configured."""
     base = context.endpoints.get(name)
     if not base:
-        raise ToolError(f"the {name} service is not configured in this mode (see README, tool services)")
+        raise ServiceNotConfigured(f"the {name} service is not configured in this mode (see README, tool services)")
     return f"{base.rstrip('/')}{path}"
 
 
@@ -24,7 +25,7 @@ def path_segment(value: str) -> str:
     """`value` as exactly one URL path segment: everything outside RFC 3986's unreserved characters is
     percent-encoded (`/`, `?`, `#`, `%`, CR, LF…), and a `.` or `..` segment too, which clients resolve away."""
     if not value:
-        raise ToolError("an empty value cannot be a path segment")
+        raise InvalidArgument("an empty value cannot be a path segment")
     encoded = quote(value, safe="")
     return encoded.replace(".", "%2E") if set(value) == {"."} else encoded
 
@@ -46,11 +47,11 @@ def request_json(context: ToolContext, method: str, url: str, **kwargs: Any) -> 
     try:
         response = httpx.request(method, url, timeout=context.timeout, trust_env=False, **kwargs)
     except httpx.HTTPError as exc:
-        raise ToolError(f"the service at {url.split('?')[0]} did not answer ({exc.__class__.__name__})") from None
+        raise ServiceFailed(f"the service at {url.split('?')[0]} did not answer ({exc.__class__.__name__})") from None
     if response.status_code >= 400:
-        raise ToolError(f"the service refused the request ({response.status_code} {_error_text(response)})")
+        raise ServiceFailed(f"the service refused the request ({response.status_code} {_error_text(response)})")
     try:
         body = response.json()
     except ValueError:
-        raise ToolError("the service answered something that is not JSON") from None
+        raise ServiceFailed("the service answered something that is not JSON") from None
     return body if isinstance(body, dict) else {"result": body}

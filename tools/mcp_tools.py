@@ -24,6 +24,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from tools.arguments import check_argument, mcp_grammar, strings_in
 from tools.base import ArgumentCheck, CredentialSpec, Tool, ToolContext, ToolError
+from tools.errors import InvalidArgument, ServiceFailed
 from tools.services import MCP_SCOPES
 
 __all__ = ["MCP_CREDENTIAL", "discover_mcp_tools"]
@@ -50,11 +51,11 @@ def _in_session(url: str, token: str, use: Callable[[ClientSession], Awaitable[T
     try:
         return future.result(timeout=timeout + 5)
     except FutureTimeout:
-        raise ToolError(f"the MCP server at {url} did not answer within {timeout:.0f} s") from None
+        raise ServiceFailed(f"the MCP server at {url} did not answer within {timeout:.0f} s") from None
     except ToolError:
         raise
     except BaseException as exc:
-        raise ToolError(f"the MCP server at {url} failed: {_reason(exc)}") from None
+        raise ServiceFailed(f"the MCP server at {url} failed: {_reason(exc)}") from None
     finally:
         pool.shutdown(wait=False)
 
@@ -69,7 +70,7 @@ def _text(result: Any) -> str:
     parts = [getattr(block, "text", "") for block in getattr(result, "content", []) or []]
     text = "\n".join(p for p in parts if p) or json.dumps(getattr(result, "structured_content", None))
     if getattr(result, "is_error", False) or getattr(result, "isError", False):
-        raise ToolError(text)
+        raise ServiceFailed(text)
     return text
 
 
@@ -80,7 +81,7 @@ def _argument_check(tool_name: str, schema: Mapping[str, Any]) -> ArgumentCheck:
     def check(arguments: Mapping[str, Any]) -> None:
         for name, value in arguments.items():
             if declared and name not in declared:
-                raise ToolError(f"{tool_name} takes no argument {name[:40]!r}; it takes {', '.join(declared)}. "
+                raise InvalidArgument(f"{tool_name} takes no argument {name[:40]!r}; it takes {', '.join(declared)}. "
                                 "Nothing was sent.")
             for text in strings_in(value):
                 check_argument(name, text, mcp_grammar(name))

@@ -18,13 +18,14 @@ from agent.events import (
     McpUnavailable,
     ToolFinished,
     ToolStarted,
-    TurnError,
+    TurnFailed,
     card_from_record,
 )
 from agent.memory import Entry
+from identity.broker.kinds import kind_label
 from identity.cloud import CloudTarget
 from identity.settings import Settings
-from ui.credentials_view import WORD_JOINER, code_span, countdown, kind_label, markdown_text, plain_markdown, unlinked
+from ui.credentials_view import WORD_JOINER, code_span, countdown, markdown_text, plain_markdown, unlinked
 
 __all__ = ["EXAMPLE_PROMPTS", "STATE_KEY", "WORD_JOINER", "Bubble", "ChatState", "ConsentCard", "Notice",
            "agent_error_text", "consent_prompt", "consent_settled_text", "consent_waiting_text", "example_key", "intro",
@@ -185,7 +186,7 @@ def notice_of(event: Event) -> Notice | None:
     if isinstance(event, McpUnavailable):
         return Notice("warning", f"Alibaba Cloud MCP server unavailable, answering without it: "
                                  f"{markdown_text(event.reason)}")
-    if isinstance(event, TurnError):
+    if isinstance(event, TurnFailed):
         return Notice("error", f"The model failed: {code_span(event.code)} {markdown_text(event.message)}")
     return None
 

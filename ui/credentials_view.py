@@ -21,6 +21,7 @@ from identity.broker import CredentialNeed, NotProvisioned
 from identity.broker.activity import Activity
 from identity.broker.consents import PendingConsent
 from identity.broker.credentials import Credential, WorkloadAccessToken
+from identity.broker.kinds import kind_label
 from identity.cloud import CloudTarget
 from identity.errors import CloudError, IdentityError
 from identity.users import SignedInUser
@@ -48,7 +49,6 @@ CLAIM_COLUMNS = ("Claim", "Value")
 UNTRUSTED_LINK = "untrusted link withheld"
 NO_VALUE = "—"
 
-_KINDS = {"oauth2": "OAuth2", "api_key": "API key", "sts": "STS"}
 _ICONS = {NOT_CONNECTED: "⚪", CONSENT_PENDING: "🟡", CONNECTED: "🟢", EXPIRED: "🟠", ERROR: "🔴"}
 # Registered claims first, in the order people read them; the rest follow alphabetically.
 _CLAIM_ORDER = ("iss", "sub", "aud", "name", "azp", "exp", "iat", "nbf", "auth_time")
@@ -186,10 +186,6 @@ def row_key(need: CredentialNeed) -> str:
 def action_key(action: str, need: CredentialNeed) -> str:
     """The widget key of a row's button."""
     return f"credentials_{action}_{row_key(need)}"
-
-
-def kind_label(kind: str) -> str:
-    return _KINDS.get(kind, kind)
 
 
 def provider_label(need: CredentialNeed) -> str:

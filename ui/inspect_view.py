@@ -17,7 +17,8 @@ from agent.events import ConsentNeeded, ConsentSettled, ToolFinished, card_from_
 from agent.history import TURN_ID
 from agent.memory import Entry
 from identity.broker.activity import Activity
-from ui.credentials_view import NO_VALUE, kind_label, utc_time
+from identity.broker.kinds import kind_label
+from ui.credentials_view import NO_VALUE, utc_time
 
 if TYPE_CHECKING:
     from lab.attacks import ScenarioResult

@@ -130,7 +130,8 @@ def timeline_chart(frame: pd.DataFrame, now: float) -> alt.LayerChart:
     rule = alt.Chart(moment).mark_rule(color=_NOW_COLOUR, strokeWidth=2).encode(x="Now:T")
     text = alt.Chart(moment).mark_text(color=_NOW_COLOUR, align="left", dx=4, dy=-6, baseline="bottom").encode(
         x="Now:T", text="Label:N", y=alt.value(0))
-    return alt.layer(bars, rule, text).properties(height=chart_height(len(frame)))
+    # LayerChart itself rather than alt.layer, which would hoist shared facet encodings into a FacetChart (none here).
+    return alt.LayerChart(layer=[bars, rule, text]).properties(height=chart_height(len(frame)))
 
 
 def chart_height(bars: int) -> int:

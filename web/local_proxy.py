@@ -136,7 +136,8 @@ class LocalCloudProxy:
             return _page(400, "Bad request", "This address cannot be forwarded to the local cloud.")
         # As bytes: Starlette decoded the headers as Latin-1, and httpx would encode str values as ASCII (a
         # non-ASCII User-Agent or cookie raised UnicodeEncodeError: a 500).
-        headers = {name: value.encode("latin-1") for name, value in request_headers(request.headers.items()).items()}
+        headers = {name.encode("latin-1"): value.encode("latin-1")
+                   for name, value in request_headers(request.headers.items()).items()}
         try:
             async with httpx.AsyncClient(trust_env=False, timeout=self._timeout, follow_redirects=False) as client:
                 answer = await client.request(request.method, url, content=body, headers=headers)

@@ -29,7 +29,7 @@ from agent.events import (
     ToolFinished,
     ToolStarted,
     TurnDone,
-    TurnError,
+    TurnFailed,
     event_record,
 )
 
@@ -82,8 +82,8 @@ class AgentScopeStream:
     # -- messages ------------------------------------------------------------------------------------------------
     def _message(self, kind: str, role: str, status: str, content: list[dict[str, Any]], message_id: str,
                  metadata: dict[str, Any] | None = None) -> dict[str, Any]:
-        message = {"object": "message", "id": message_id, "type": kind, "role": role, "status": status,
-                   "content": content}
+        message: dict[str, Any] = {"object": "message", "id": message_id, "type": kind, "role": role,
+                                   "status": status, "content": content}
         if metadata is not None:
             message["metadata"] = metadata
         return self._numbered(message)
@@ -141,9 +141,9 @@ class AgentScopeStream:
             return closed + self._whole(kind, _TOOL, [self._data(data)], event)
         if isinstance(event, ConsentNeeded):
             return closed + self._consent(event)
-        if isinstance(event, TurnError):
+        if isinstance(event, TurnFailed):
             self._error = (event.code, event.message)
-        if isinstance(event, ConsentSettled | McpConnected | McpUnavailable | TurnError):
+        if isinstance(event, ConsentSettled | McpConnected | McpUnavailable | TurnFailed):
             return closed + self._whole("message", _ASSISTANT, [self._data(event_record(event))], event)
         return closed
 

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from agent.events import ConsentNeeded, Event, TextDelta, TurnDone, TurnError
+from agent.events import ConsentNeeded, Event, TextDelta, TurnDone, TurnFailed
 from agent.service.agentscope import consent_text
 
 __all__ = ["ChatCompletion", "prompt_of"]
@@ -39,7 +39,8 @@ class ChatCompletion:
     def __init__(self, model: str, authorize_link: Callable[[str], str]) -> None:
         self.model, self.authorize_link = model, authorize_link
         self.id, self.created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
-        self.text, self.error = "", None
+        self.text = ""
+        self.error: dict[str, str] | None = None
         self._started = False
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
@@ -49,7 +50,7 @@ class ChatCompletion:
     def feed(self, event: Event) -> list[dict[str, Any]]:
         """The chunks for one loop event."""
         text = self._text_of(event)
-        if isinstance(event, TurnError):
+        if isinstance(event, TurnFailed):
             self.error = {"code": event.code, "message": event.message}
         if isinstance(event, TurnDone):
             if self.error is not None or not event.ok:

@@ -14,7 +14,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 
 from agent.errors import AgentError
-from agent.events import Event, TurnDone, TurnError
+from agent.events import Event, TurnDone, TurnFailed
 from agent.loop import TurnContext, run_turn
 from agent.memory import recorded
 from agent.runtime import AgentRuntime
@@ -41,7 +41,7 @@ def _events(runtime: AgentRuntime, user: SignedInUser, session_id: str, prompt: 
         context = TurnContext.of(user, runtime.broker, runtime.target)
         yield from recorded(runtime.chats, user.key, chat.id, run_turn(context, history, prompt))
     except (AgentError, IdentityError) as error:
-        yield TurnError(getattr(error, "code", type(error).__name__), str(error))
+        yield TurnFailed(getattr(error, "code", type(error).__name__), str(error))
         yield TurnDone("", 0, ok=False)
 
 

@@ -37,6 +37,7 @@ from identity.broker.credentials import ApiKey, OAuth2Token, StsCredentials, Wor
 from identity.broker.disconnects import DisconnectMarks
 from identity.broker.errors import ConsentRequired, NotProvisioned, SignInExpired
 from identity.broker.holdings import Holdings
+from identity.broker.kinds import CredentialKind
 from identity.broker.needs import CredentialNeed
 from identity.clients import Clients
 from identity.provision import read_config
@@ -100,7 +101,8 @@ class CredentialBroker:
             raise NotProvisioned("The cloud resources are not provisioned yet: open Setup and press Provision.")
         return str(name)
 
-    def _key(self, user: SignedInUser, kind: str, provider: str = "", scopes: tuple[str, ...] = ()) -> CacheKey:
+    def _key(self, user: SignedInUser, kind: CredentialKind, provider: str = "",
+             scopes: tuple[str, ...] = ()) -> CacheKey:
         return CacheKey(user.key, self.workload(), kind, provider, scopes)
 
     def _record(self, user: SignedInUser, action: str, provider: str, outcome: str, started: float | None = None,
@@ -277,9 +279,9 @@ class CredentialBroker:
             workload = self.workload()
         except NotProvisioned:
             return Holdings(None, None, None, {}, self.consents.of(user.key), self.log.of(user.key))
-        key = CacheKey(user.key, workload, "")
+        key = CacheKey(user.key, workload, "workload")
 
-        def peek(kind: str, provider: str = "", scopes: tuple[str, ...] = ()) -> Any:
+        def peek(kind: CredentialKind, provider: str = "", scopes: tuple[str, ...] = ()) -> Any:
             return self.cache.peek(replace(key, kind=kind, provider=provider, scopes=scopes))
 
         held = {need: peek(need.kind, need.provider, need.scopes if need.kind == "oauth2" else ()) for need in needs}
@@ -287,7 +289,8 @@ class CredentialBroker:
                         self.log.of(user.key))
 
     # -- housekeeping -----------------------------------------------------------------------------------
-    def disconnect(self, user: SignedInUser, kind: str, provider: str = "", scopes: tuple[str, ...] = ()) -> None:
+    def disconnect(self, user: SignedInUser, kind: CredentialKind, provider: str = "",
+                   scopes: tuple[str, ...] = ()) -> None:
         """Forget a credential here. For OAuth2 the next use asks for consent again (ForceAuthentication);
         API keys and STS keys are simply fetched anew."""
         key = self._key(user, kind, provider, scopes)

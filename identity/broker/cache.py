@@ -6,6 +6,7 @@ import threading
 from dataclasses import dataclass
 
 from identity.broker.credentials import Credential
+from identity.broker.kinds import CredentialKind
 
 __all__ = ["CacheKey", "CredentialCache"]
 
@@ -18,7 +19,7 @@ KEEP_EXPIRED_SECONDS = 3600.0
 class CacheKey:
     user: tuple[str, str]          # (issuer, subject) of a verified ID token: never shared across users
     workload: str
-    kind: str
+    kind: CredentialKind
     provider: str = ""
     scopes: tuple[str, ...] = ()
 

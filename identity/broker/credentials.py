@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import jwt
+
+from identity.broker.kinds import CredentialKind, kind_label
 
 __all__ = ["ApiKey", "Credential", "OAuth2Token", "StsCredentials", "WorkloadAccessToken", "fingerprint",
            "token_account"]
@@ -41,6 +44,11 @@ class _Expiring:
     def seconds_left(self, now: float) -> int:
         return max(0, int(self.expires_at - now))
 
+    @property
+    def label(self) -> str:
+        """The kind as people read it ("API key")."""
+        return kind_label(getattr(self, "kind", ""))
+
 
 @dataclass(frozen=True)
 class WorkloadAccessToken(_Expiring):
@@ -49,9 +57,7 @@ class WorkloadAccessToken(_Expiring):
     workload: str = ""
     value: str = field(default="", repr=False)
 
-    @property
-    def kind(self) -> str:
-        return "Workload token"
+    kind: ClassVar[CredentialKind] = "workload"
 
     @property
     def fingerprint(self) -> str:
@@ -66,9 +72,7 @@ class StsCredentials(_Expiring):
     access_key_secret: str = field(default="", repr=False)
     security_token: str = field(default="", repr=False)
 
-    @property
-    def kind(self) -> str:
-        return "STS"
+    kind: ClassVar[CredentialKind] = "sts"
 
     @property
     def fingerprint(self) -> str:
@@ -82,9 +86,7 @@ class ApiKey(_Expiring):
     provider: str = ""
     value: str = field(default="", repr=False)
 
-    @property
-    def kind(self) -> str:
-        return "API key"
+    kind: ClassVar[CredentialKind] = "api_key"
 
     @property
     def fingerprint(self) -> str:
@@ -99,9 +101,7 @@ class OAuth2Token(_Expiring):
     scopes: tuple[str, ...] = ()
     value: str = field(default="", repr=False)
 
-    @property
-    def kind(self) -> str:
-        return "OAuth2"
+    kind: ClassVar[CredentialKind] = "oauth2"
 
     @property
     def account(self) -> str:

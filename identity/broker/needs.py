@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from identity.broker.kinds import ToolKind
+
 __all__ = ["CredentialNeed"]
 
 
 @dataclass(frozen=True)
 class CredentialNeed:
-    kind: str                      # "oauth2", "api_key" or "sts"
+    kind: ToolKind
     provider: str                  # credential provider name ("" for STS)
     scopes: tuple[str, ...] = ()
     flow: str = "USER_FEDERATION"

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import jwt
+from jwt.types import Options
 
 from identity.signin.errors import SignInError, UnknownSigningKey
 from identity.users import SignedInUser
@@ -21,8 +22,8 @@ ALGORITHM = "RS256"
 DEFAULT_LEEWAY_SECONDS = 30
 _NAME_CLAIMS = ("name", "preferred_username", "login_name", "sub")
 # Everything but the signature is checked below, with our own messages and the caller's clock.
-_SIGNATURE_ONLY = {"verify_signature": True, "verify_exp": False, "verify_nbf": False, "verify_iat": False,
-                   "verify_aud": False, "verify_iss": False, "verify_sub": False, "verify_jti": False}
+_SIGNATURE_ONLY: Options = {"verify_signature": True, "verify_exp": False, "verify_nbf": False, "verify_iat": False,
+                            "verify_aud": False, "verify_iss": False, "verify_sub": False, "verify_jti": False}
 
 
 def verify_id_token(token: str, *, discovery: Mapping[str, Any], jwks: Mapping[str, Any], client_id: str,

@@ -43,7 +43,8 @@ class ProviderMetadata:
         for name in _REQUIRED:
             if not isinstance(document.get(name), str) or not document[name]:
                 raise SignInError(f"The sign-in server's discovery document at {source} has no {name}.")
-        return cls(*(document[name] for name in _REQUIRED), document=document)
+        return cls(issuer=document["issuer"], authorization_endpoint=document["authorization_endpoint"],
+                   token_endpoint=document["token_endpoint"], jwks_uri=document["jwks_uri"], document=document)
 
 
 class _Cached:

@@ -210,12 +210,12 @@ def _prefix(p: _Parsed) -> str:
 
 def _oss(p: _Parsed, offered: Collection[str]) -> Intent | None:
     key, cue = _object_key(p), _at(_OSS, p.instruction)
-    if key is None and cue is None:
-        return None
-    at = cue if cue is not None else key.start()  # without a cue, the key was found in the instruction
     if key is not None:
+        at = cue if cue is not None else key.start()  # without a cue, the key was found in the instruction
         return Intent("read_oss_object", {"key": key.group(1)}, at)
-    return Intent("list_oss_objects", {"prefix": _prefix(p)}, at)
+    if cue is None:
+        return None
+    return Intent("list_oss_objects", {"prefix": _prefix(p)}, cue)
 
 
 _DETECTORS: tuple[Callable[[_Parsed, Collection[str]], Intent | None], ...] = (

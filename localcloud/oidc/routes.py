@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -23,6 +23,7 @@ from localcloud.oidc.realm import Realm
 from localcloud.oidc.users import ensure_demo_users
 from localcloud.store import Store
 from localcloud.urls import REALMS, LocalUrls
+from web.bodies import read_body
 
 __all__ = ["oidc_routes"]
 
@@ -44,20 +45,6 @@ _ENDPOINTS: list[tuple[str, Handler, list[str]]] = [
 ]
 
 
-async def _read_body(request: Request) -> bytes | None:
-    """The body, or None when it is larger than any form here may be (read no further than that)."""
-    chunks, size = [], 0
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_FORM_BYTES:
-                return None
-            chunks.append(chunk)
-    except ClientDisconnect:
-        return b""
-    return b"".join(chunks)
-
-
 def oidc_routes(store: Store, clock: Callable[[], float], urls: Callable[[], LocalUrls]) -> list[Route]:
     """Discovery, JWKS, authorize/login/consent/logout pages, token, userinfo, revoke and introspect per realm."""
     ensure_demo_users(store)  # seeded at first start, so the first login page already lists them
@@ -67,7 +54,7 @@ def oidc_routes(store: Store, clock: Callable[[], float], urls: Callable[[], Loc
             name = request.path_params["realm"]
             if name not in REALMS:
                 return JSONResponse({"error": "not_found", "error_description": f"no realm {name!r}"}, 404)
-            body = await _read_body(request) if request.method == "POST" else b""
+            body = await read_body(request, MAX_FORM_BYTES) if request.method == "POST" else b""
             if body is None:
                 return JSONResponse({"error": "invalid_request", "error_description": "request body too large"}, 413)
             # The store blocks, and password hashing is slow: keep both off the event loop.

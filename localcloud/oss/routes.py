@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -24,6 +24,7 @@ from localcloud.oss.models import BUCKET_NAME, MAX_OBJECT_BYTES
 from localcloud.oss.request import OssRequest
 from localcloud.oss.seed import demo_bucket_from_env, ensure_demo_buckets, remember_demo_bucket
 from localcloud.store import Store
+from web.bodies import read_body
 
 __all__ = ["RESERVED_PREFIXES", "oss_routes"]
 
@@ -61,21 +62,16 @@ register_url_convertor("oss_key", _KeyConvertor())
 
 
 async def _read_body(request: Request) -> bytes:
-    """The upload, or EntityTooLarge once it passes MAX_OBJECT_BYTES."""
-    chunks, size = [], 0
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size <= MAX_OBJECT_BYTES:
-                chunks.append(chunk)
-            elif size > _DRAIN_LIMIT:
-                break
-    except ClientDisconnect:
-        raise InvalidArgument("The request body ended before its declared length.") from None
-    if size > MAX_OBJECT_BYTES:
+    """The upload, or EntityTooLarge once it passes MAX_OBJECT_BYTES (read on to _DRAIN_LIMIT, so the client can
+    read the answer); InvalidArgument when it ends before its declared length."""
+    body = await read_body(request, MAX_OBJECT_BYTES, drain_to=_DRAIN_LIMIT)
+    if body is None:
         raise EntityTooLarge(f"Your proposed upload exceeds localcloud's maximum object size of {MAX_OBJECT_BYTES} "
                              "bytes.", MaxSizeAllowed=str(MAX_OBJECT_BYTES))
-    return b"".join(chunks)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and len(body) < int(declared):
+        raise InvalidArgument("The request body ended before its declared length.")
+    return body
 
 
 async def _read(request: Request) -> OssRequest:

@@ -96,11 +96,14 @@ def _register_tools(server: MCPServer, account_id: Callable[[], str]) -> None:
 def build_resource_center(store: Store, clock: Callable[[], float], urls: Callable[[], LocalUrls]) -> MCPServer:
     """The MCP server, configured for the URL localcloud serves it at (so call it once the port is bound)."""
     here = urls()
-    auth = AuthSettings(issuer_url=here.issuer("aliyun"), resource_server_url=f"{here.internal}{MCP_ENDPOINT_PATH}",
-                        required_scopes=[MCP_SCOPE],
-                        # The verifier decides which tokens count (any client of the realm, like the real
-                        # server accepts any application with the scope), so no RFC 8707 audience check.
-                        validate_token_resource=False)
+    # Validated from plain strings (the URL fields are pydantic URLs, parsed with the model's own URL settings).
+    auth = AuthSettings.model_validate({
+        "issuer_url": here.issuer("aliyun"), "resource_server_url": f"{here.internal}{MCP_ENDPOINT_PATH}",
+        "required_scopes": [MCP_SCOPE],
+        # The verifier decides which tokens count (any client of the realm, like the real server accepts any
+        # application with the scope), so no RFC 8707 audience check.
+        "validate_token_resource": False,
+    })
     # log_level feeds logging.basicConfig on the root logger: WARNING keeps the host process's INFO quiet.
     server = MCPServer("resourcecenter", instructions=_INSTRUCTIONS, log_level="WARNING",
                        token_verifier=AliyunTokenVerifier(store, urls, clock), auth=auth)

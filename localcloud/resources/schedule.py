@@ -90,11 +90,13 @@ def _live_key(store: Store, key_id: str, token: str | None, now: float) -> Acces
     key = store.access_key(key_id)
     if key is None:
         raise Unauthorized("InvalidAccessKeyId.NotFound", "the AccessKey ID does not exist")
-    if key.kind == "sts" and not token:
-        raise Unauthorized("InvalidSecurityToken.MissingToken", "send the STS SecurityToken in x-acs-security-token")
-    if key.kind == "sts" and not hmac.compare_digest(token.encode(), (key.security_token or "").encode()):
-        raise Unauthorized("InvalidSecurityToken.MismatchWithAccessKey",
-                           "send the STS SecurityToken of this AccessKey ID in x-acs-security-token")
+    if key.kind == "sts":
+        if not token:
+            raise Unauthorized("InvalidSecurityToken.MissingToken",
+                               "send the STS SecurityToken in x-acs-security-token")
+        if not hmac.compare_digest(token.encode(), (key.security_token or "").encode()):
+            raise Unauthorized("InvalidSecurityToken.MismatchWithAccessKey",
+                               "send the STS SecurityToken of this AccessKey ID in x-acs-security-token")
     if key.is_expired(now):
         raise Unauthorized("InvalidSecurityToken.Expired", "the STS credentials have expired; get new ones")
     return key

@@ -7,10 +7,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 
 from localcloud.resources.errors import BadRequest, PayloadTooLarge, ResourceServiceError
+from web.bodies import read_body
 
 __all__ = ["Handler", "endpoint", "json_object"]
 
@@ -19,16 +20,10 @@ Renderer = Callable[[ResourceServiceError], Response]
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
-    chunks, size = [], 0
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:  # stop reading: a huge body must not fill memory first
-                raise PayloadTooLarge("PayloadTooLarge", f"the request body is larger than {limit} bytes")
-            chunks.append(chunk)
-    except ClientDisconnect:
-        return b""
-    return b"".join(chunks)
+    body = await read_body(request, limit)  # stops reading: a huge body must not fill memory first
+    if body is None:
+        raise PayloadTooLarge("PayloadTooLarge", f"the request body is larger than {limit} bytes")
+    return body
 
 
 def endpoint(handler: Handler, render: Renderer, *, max_body: int = 0) -> Callable[[Request], Awaitable[Response]]:

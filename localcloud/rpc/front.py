@@ -66,8 +66,8 @@ class RpcFront:
             return _answer(error.to_body(request_id, host_id), error.status, request_id)
         except Exception:  # a bug of ours: log it here, never send the traceback
             log.exception("internal error in request %s", request_id)
-            error = ServiceError("The request processing has failed due to an internal error.")
-            return _answer(error.to_body(request_id, host_id), 500, request_id)
+            internal = ServiceError("The request processing has failed due to an internal error.")
+            return _answer(internal.to_body(request_id, host_id), 500, request_id)
         return _answer({"RequestId": request_id, **body}, 200, request_id)
 
     def _service(self, rpc: RpcRequest) -> Service:

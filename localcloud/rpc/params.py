@@ -7,6 +7,7 @@ RPC error a real service would, naming the parameter, so a bad request never bec
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -30,7 +31,10 @@ def merge_params(query: Iterable[tuple[str, str]], form: Iterable[tuple[str, str
 
 
 class Params:
-    """Typed, validating access to one request's action parameters."""
+    """Typed, validating access to one request's action parameters.
+
+    The readers are named after the types they read, so in the class body, once a reader is defined, its bare
+    name is the method: the signatures below it spell the type `builtins.str` (`.bool`, `.int`)."""
 
     def __init__(self, raw: Mapping[str, str]) -> None:
         self._raw = {k: v for k, v in raw.items() if k not in _PROTOCOL_KEYS}
@@ -56,13 +60,13 @@ class Params:
             raise InvalidParameter(name, f"'{value}' is not one of {', '.join(allowed)}.")
         return value
 
-    def required(self, name: str, **kwargs: Any) -> str:
+    def required(self, name: builtins.str, **kwargs: Any) -> builtins.str:
         """A string parameter that must be present and non-empty."""
         value = self.str(name, required=True, **kwargs)
         assert value is not None
         return value
 
-    def bool(self, name: str, default: bool = False) -> bool:
+    def bool(self, name: builtins.str, default: builtins.bool = False) -> builtins.bool:
         """A boolean the SDK wrote as `True`/`False` (any case); `1`/`0` too."""
         value = self._raw.get(name)
         if value is None or value == "":
@@ -74,8 +78,8 @@ class Params:
             return False
         raise InvalidParameter(name, f"'{value}' is not a boolean (expected True or False).")
 
-    def int(self, name: str, *, default: int | None = None, low: int | None = None,
-            high: int | None = None) -> int | None:
+    def int(self, name: builtins.str, *, default: builtins.int | None = None, low: builtins.int | None = None,
+            high: builtins.int | None = None) -> builtins.int | None:
         """An integer parameter, range-checked when bounds are given."""
         value = self._raw.get(name)
         if value is None or value == "":
@@ -88,7 +92,7 @@ class Params:
             raise InvalidParameter(name, f"{number} is outside the allowed range {low}..{high}.")
         return number
 
-    def json(self, name: str, kind: type, *, required: bool = False) -> Any:
+    def json(self, name: builtins.str, kind: type, *, required: builtins.bool = False) -> Any:
         """A nested value the SDK shrank to a JSON string, checked to be a list or an object."""
         value = self._raw.get(name)
         if value is None or value == "":
@@ -103,7 +107,8 @@ class Params:
             raise InvalidParameter(name, f"must be a JSON {'array' if kind is list else 'object'}.")
         return parsed
 
-    def string_list(self, name: str, *, required: bool = False, max_items: int = 100) -> list[str] | None:
+    def string_list(self, name: builtins.str, *, required: builtins.bool = False,
+                    max_items: builtins.int = 100) -> list[builtins.str] | None:
         """A JSON array of non-empty strings."""
         items = self.json(name, list, required=required)
         if items is None:
@@ -112,7 +117,7 @@ class Params:
             raise InvalidParameter(name, f"must be a JSON array of at most {max_items} non-empty strings.")
         return items
 
-    def separated(self, name: str, sep: str = ";") -> list[str]:
+    def separated(self, name: builtins.str, sep: builtins.str = ";") -> list[builtins.str]:
         """A list written as one string joined by `sep` (IMS scopes and redirect URIs)."""
         value = self.str(name, max_len=8192)
         if value is None:

@@ -23,7 +23,7 @@ from tools.services import MCP_SCOPES
 
 
 @dataclasses.dataclass
-class World:
+class AgentWorld:
     cloud: localcloud.LocalCloud
     settings: Settings
     target: CloudTarget
@@ -49,46 +49,47 @@ def app_settings(cloud: localcloud.LocalCloud, directory: Path) -> Settings:
     return load_settings(environ, config_file=directory / "config.yml")
 
 
-def provisioned_world(cloud: localcloud.LocalCloud, directory: Path, usernames: Iterable[str]) -> World:
+def provisioned_world(cloud: localcloud.LocalCloud, directory: Path, usernames: Iterable[str]) -> AgentWorld:
     """The app's settings on `cloud`, everything provisioned, and these demo users signed in for real."""
     settings = app_settings(cloud, directory)
     clients = Clients(connect(settings))
     provision.apply(clients, settings)
     users = {name: sign_in(cloud, settings, name) for name in usernames}
-    return World(cloud, settings, clients.target, clients, users, directory)
+    return AgentWorld(cloud, settings, clients.target, clients, users, directory)
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+def agent_world(tmp_path_factory: pytest.TempPathFactory) -> AgentWorld:
     directory = tmp_path_factory.mktemp("agent")
     return provisioned_world(localcloud.start(port=0, data_dir=directory / "lc"), directory, ("alice", "bob"))
 
 
 @pytest.fixture
-def broker(world: World) -> CredentialBroker:
+def broker(agent_world: AgentWorld) -> CredentialBroker:
     """A fresh broker per test: nothing cached here (the vault in localcloud keeps what was approved)."""
-    return CredentialBroker(world.clients, world.settings)
+    return CredentialBroker(agent_world.clients, agent_world.settings)
 
 
-def context(world: World, broker: CredentialBroker, user: str = "alice", **overrides: Any) -> TurnContext:
-    return TurnContext.of(world.users[user], broker, world.target, **overrides)
+def context(agent_world: AgentWorld, broker: CredentialBroker, user: str = "alice", **overrides: Any) -> TurnContext:
+    return TurnContext.of(agent_world.users[user], broker, agent_world.target, **overrides)
 
 
-def mcp_provider(world: World) -> tuple[str, tuple[str, ...]]:
-    return world.settings.mcp_oauth_provider_name, MCP_SCOPES
+def mcp_provider(agent_world: AgentWorld) -> tuple[str, tuple[str, ...]]:
+    return agent_world.settings.mcp_oauth_provider_name, MCP_SCOPES
 
 
-def forget_consent(world: World, broker: CredentialBroker, provider: str, scopes: tuple[str, ...],
+def forget_consent(agent_world: AgentWorld, broker: CredentialBroker, provider: str, scopes: tuple[str, ...],
                    user: str = "alice") -> None:
     """Make the next use of this OAuth2 credential ask for consent again (ForceAuthentication)."""
-    broker.disconnect(world.users[user], "oauth2", provider, scopes)
+    broker.disconnect(agent_world.users[user], "oauth2", provider, scopes)
 
 
-def decide(world: World, broker: CredentialBroker, consent: ConsentNeeded, decision: str = "approve",
+def decide(agent_world: AgentWorld, broker: CredentialBroker, consent: ConsentNeeded, decision: str = "approve",
            user: str = "alice") -> None:
     """What the user's browser and the app's /callback route do: approve (or deny) at the provider, then
     complete (or decline) the consent for the signed-in user."""
-    give_consent(broker, world.users[user], consent.state, user, world.settings.consent_return_url, decision)
+    give_consent(broker, agent_world.users[user], consent.state, user, agent_world.settings.consent_return_url,
+                 decision)
 
 
 @pytest.fixture
@@ -108,6 +109,6 @@ def run(turn: Iterable[Event], on_consent: Any = None) -> tuple[list[Event], lis
     return events, started
 
 
-def turn(world: World, broker: CredentialBroker, text: str, history: list[dict[str, Any]] | None = None,
+def turn(agent_world: AgentWorld, broker: CredentialBroker, text: str, history: list[dict[str, Any]] | None = None,
          user: str = "alice", **overrides: Any) -> Iterator[Event]:
-    return run_turn(context(world, broker, user, **overrides), history or [], text)
+    return run_turn(context(agent_world, broker, user, **overrides), history or [], text)

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -21,16 +18,11 @@ from starlette.routing import Route
 
 from agent import ModelConfig, ModelError, ModelReply, stream_reply
 from agent.llm import is_retryable
-from tests.agent.conftest import World
+from tests.agent.conftest import AgentWorld
+from tests.support import free_port, served
 
 PATH = "/api/v1/services/aigc/text-generation/generation"
 Answer = Callable[[], Response]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _chunk(message: dict[str, Any], finish: str = "null") -> dict[str, Any]:
@@ -66,22 +58,15 @@ class FakeDashScope:
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeDashScope]:
-    port = _free_port()
-    server_state = FakeDashScope(f"http://127.0.0.1:{port}")
+    server_state = FakeDashScope("")  # its URL once the server has its port
 
     async def generation(request: Request) -> Response:
         server_state.requests.append((dict(request.headers), json.loads(await request.body())))
         return server_state.answers.pop(0)()
 
-    server = uvicorn.Server(uvicorn.Config(Starlette(routes=[Route(PATH, generation, methods=["POST"])]),
-                                           host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    yield server_state
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(Starlette(routes=[Route(PATH, generation, methods=["POST"])])) as port:
+        server_state.url = f"http://127.0.0.1:{port}"
+        yield server_state
 
 
 @pytest.fixture
@@ -179,7 +164,7 @@ def test_an_error_event_after_text_ends_the_call_without_a_retry(dashscope):
 
 def test_an_unreachable_endpoint_is_tried_a_bounded_number_of_times():
     slept: list[float] = []
-    config = ModelConfig("qwen3-max", f"http://127.0.0.1:{_free_port()}/api/v1", "sk-test", timeout=2, tries=3,
+    config = ModelConfig("qwen3-max", f"http://127.0.0.1:{free_port()}/api/v1", "sk-test", timeout=2, tries=3,
                          sleep=slept.append)
     started = time.monotonic()
     with pytest.raises(ModelError) as raised:
@@ -191,7 +176,7 @@ def test_an_unreachable_endpoint_is_tried_a_bounded_number_of_times():
 def test_a_silent_endpoint_times_out(dashscope):
     def stalled() -> Response:
         def frames() -> Iterator[str]:
-            time.sleep(3)  # the server side of the test: a model that never answers in time
+            time.sleep(3)  # simulated time, not a wait: the scripted model stalls past the client timeout
             yield "data:{}\n\n"
         return StreamingResponse(frames(), media_type="text/event-stream")
 
@@ -207,9 +192,9 @@ def test_without_an_api_key_nothing_is_sent(dashscope):
     assert raised.value.code == "NoApiKey" and not dashscope.requests
 
 
-def test_the_stand_in_refuses_a_wrong_key(world: World):
-    config = ModelConfig.of(world.settings, world.target)
-    assert world.target.uses_local_model and config.api_key
+def test_the_stand_in_refuses_a_wrong_key(agent_world: AgentWorld):
+    config = ModelConfig.of(agent_world.settings, agent_world.target)
+    assert agent_world.target.uses_local_model and config.api_key
     _, reply = _all(config)
     assert reply.text
     with pytest.raises(ModelError) as raised:

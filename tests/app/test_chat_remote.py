@@ -14,8 +14,7 @@ from agent.runtime import build_agent_runtime
 from agent.service.app import create_app
 from tests.app.test_chat_page import _ask_example, _open, _texts
 from tests.app.test_credentials_page import sign_in
-from tests.e2e.conftest import free_port
-from tests.support import give_consent, served
+from tests.support import free_port, give_consent, served
 from ui.runtime import AppRuntime, get_runtime, reset_runtime
 
 
@@ -35,12 +34,12 @@ def service_app(chat_runtime: AppRuntime) -> Iterator[tuple[str, Any]]:
 
 
 @pytest.fixture
-def service(service_app: tuple[str, Any]) -> str:
+def service_endpoint(service_app: tuple[str, Any]) -> str:
     return service_app[0]
 
 
-def test_the_page_draws_a_turn_run_by_the_service_and_keeps_it(service, monkeypatch):
-    runtime = _with_endpoint(monkeypatch, service)
+def test_the_page_draws_a_turn_run_by_the_service_and_keeps_it(service_endpoint, monkeypatch):
+    runtime = _with_endpoint(monkeypatch, service_endpoint)
     _, session = sign_in(runtime, "alice")
     at = _ask_example(_open(session), 0)
 

@@ -11,7 +11,7 @@ from agent.events import (
     McpUnavailable,
     ToolFinished,
     ToolStarted,
-    TurnError,
+    TurnFailed,
     card_record,
 )
 from agent.memory import Entry
@@ -46,7 +46,7 @@ def test_notices_skip_the_everyday_mcp_connection():
     assert view.notice_of(McpConnected(("a", "b"), via="vault")) is None
     assert view.notice_of(McpConnected(("a", "b"), via="consent")).level == "info"
     assert view.notice_of(McpUnavailable("refused")).level == "warning"
-    assert "`InvalidApiKey`" in view.notice_of(TurnError("InvalidApiKey", "bad")).text
+    assert "`InvalidApiKey`" in view.notice_of(TurnFailed("InvalidApiKey", "bad")).text
 
 
 def test_the_transcript_groups_turns_and_settles_consent_cards():

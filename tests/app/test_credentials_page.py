@@ -17,8 +17,8 @@ from identity.broker import CredentialNeed, PendingConsent
 from identity.broker.cache import CacheKey
 from identity.broker.routes import authorize_link
 from identity.users import SignedInUser
+from lab.browser import query_of
 from tests.conftest import repo_root
-from tests.localcloud.browser import query_of
 from tests.support import give_consent, local_app_env, open_page, verified_sign_in
 from tools import credential_needs
 from ui import credentials_view as view

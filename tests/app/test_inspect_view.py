@@ -13,8 +13,8 @@ from agent.history import TURN_ID, trim_history
 from identity.broker import ConsentRequired, CredentialBroker
 from identity.broker.activity import Activity, Trace, current_trace, tracing
 from identity.broker.cache import CacheKey
-from tests.agent.conftest import *  # noqa: F403  (its fixtures: world, broker, approver)
-from tests.agent.conftest import World, decide, forget_consent, mcp_provider, run, turn
+from tests.agent.conftest import *  # noqa: F403  (its fixtures: agent_world, broker, approver)
+from tests.agent.conftest import AgentWorld, decide, forget_consent, mcp_provider, run, turn
 from tools import credential_needs
 from tools.documents import DINGTALK_SCOPES
 from ui import inspect_view as view
@@ -25,14 +25,14 @@ from ui.credentials_view import expiry_text
 _DOT_STRING = re.compile(r'"(?:\\.|[^"\\])*"')
 
 
-def _chat_turn(world: World, broker: CredentialBroker, prompt: str, on_consent=None) -> view.TurnRecord:
+def _chat_turn(agent_world: AgentWorld, broker: CredentialBroker, prompt: str, on_consent=None) -> view.TurnRecord:
     """Run one real turn into a fresh chat store and read it back as the page does."""
-    store = ChatStore.in_directory(world.directory / f"inspect-{time.monotonic_ns()}")
-    chat = store.create_chat(world.alice.key)
-    _, futures = run(recorded(store, world.alice.key, chat.id, turn(world, broker, prompt)), on_consent)
+    store = ChatStore.in_directory(agent_world.directory / f"inspect-{time.monotonic_ns()}")
+    chat = store.create_chat(agent_world.alice.key)
+    _, futures = run(recorded(store, agent_world.alice.key, chat.id, turn(agent_world, broker, prompt)), on_consent)
     for future in futures:
         future.result()
-    [record] = view.turns_of(store.entries(world.alice.key, chat.id))
+    [record] = view.turns_of(store.entries(agent_world.alice.key, chat.id))
     store.close()
     return record
 
@@ -42,10 +42,10 @@ def _between(steps: list[view.FlowStep]) -> list[view.FlowStep]:
     return steps[2:-1]
 
 
-def test_every_identity_call_of_a_turn_is_traced_to_the_turn_and_its_tool_call(world, broker):
-    record = _chat_turn(world, broker, "What's the weather in Beijing?")
+def test_every_identity_call_of_a_turn_is_traced_to_the_turn_and_its_tool_call(agent_world, broker):
+    record = _chat_turn(agent_world, broker, "What's the weather in Beijing?")
     [call] = record.tool_calls
-    log = list(reversed(broker.log.of(world.alice.key)))  # oldest first
+    log = list(reversed(broker.log.of(agent_world.alice.key)))  # oldest first
     assert record.turn_id and all(entry.trace.turn_id == record.turn_id for entry in log)
     start = [e for e in log if not e.trace.tool_call_id]  # the turn's start: is the MCP token held?
     mine = [e for e in log if e.trace.tool_call_id == call.call_id]
@@ -55,15 +55,15 @@ def test_every_identity_call_of_a_turn_is_traced_to_the_turn_and_its_tool_call(w
         ("GetResourceOAuth2Token", "ok")]
     assert [(e.action, e.provider, e.outcome) for e in mine] == [
         ("cache", "workload", "cache hit"), ("cache", "sts", "cache hit"),
-        ("GetResourceAPIKey", world.settings.api_key_provider_name, "ok")]
-    assert view.call_activity(broker.log.of(world.alice.key), call) == mine
-    assert view.turn_activity(broker.log.of(world.alice.key), record.turn_id) == log
+        ("GetResourceAPIKey", agent_world.settings.api_key_provider_name, "ok")]
+    assert view.call_activity(broker.log.of(agent_world.alice.key), call) == mine
+    assert view.turn_activity(broker.log.of(agent_world.alice.key), record.turn_id) == log
 
 
-def test_the_diagram_steps_match_the_flows_activity_log(world, broker):
-    record = _chat_turn(world, broker, "What's the weather in Beijing?")
+def test_the_diagram_steps_match_the_flows_activity_log(agent_world, broker):
+    record = _chat_turn(agent_world, broker, "What's the weather in Beijing?")
     [call] = record.tool_calls
-    entries = view.call_activity(broker.log.of(world.alice.key), call)
+    entries = view.call_activity(broker.log.of(agent_world.alice.key), call)
     steps = view.flow_steps(record, call, entries)
     assert [(s.source, s.target, s.action) for s in steps[:2]] == [
         (view.USER, view.APP, "asks"), (view.APP, view.AGENT, "runs the turn")]
@@ -72,8 +72,8 @@ def test_the_diagram_steps_match_the_flows_activity_log(world, broker):
         for e in entries]
     assert [(s.source, s.target) for s in _between(steps)] == [
         (view.AGENT, view.AGENT), (view.AGENT, view.AGENT), (view.AGENT, view.IDENTITY)]
-    need = next(n for n in credential_needs(world.settings) if n.kind == "api_key")
-    key = broker.holdings(world.alice, [need]).credential(need)
+    need = next(n for n in credential_needs(agent_world.settings) if n.kind == "api_key")
+    key = broker.holdings(agent_world.alice, [need]).credential(need)
     last = steps[-1]
     assert (last.source, last.target, last.action, last.outcome) == (view.AGENT, view.SERVICE, "weather_search", "ok")
     assert last.artifact == call.fingerprint == key.fingerprint
@@ -83,20 +83,20 @@ def test_the_diagram_steps_match_the_flows_activity_log(world, broker):
     assert key.value not in dot
 
 
-def test_a_consent_is_drawn_with_its_own_steps_and_the_return_routes_calls(world, broker, approver):
-    forget_consent(world, broker, *mcp_provider(world))
-    record = _chat_turn(world, broker, "What time is it in Shanghai?",
-                        lambda event: approver.submit(decide, world, broker, event))
+def test_a_consent_is_drawn_with_its_own_steps_and_the_return_routes_calls(agent_world, broker, approver):
+    forget_consent(agent_world, broker, *mcp_provider(agent_world))
+    record = _chat_turn(agent_world, broker, "What time is it in Shanghai?",
+                        lambda event: approver.submit(decide, agent_world, broker, event))
     [call] = record.tool_calls
-    assert call.consents == (view.ConsentRecord(*mcp_provider(world), "completed"),)
-    entries = view.call_activity(broker.log.of(world.alice.key), call)
+    assert call.consents == (view.ConsentRecord(*mcp_provider(agent_world), "completed"),)
+    entries = view.call_activity(broker.log.of(agent_world.alice.key), call)
     returned = [e for e in entries if not e.trace.turn_id]  # the /callback route's, made in the browser's thread
     assert [e.action for e in returned] == ["CompleteResourceTokenAuth", "GetResourceOAuth2Token"]
     steps = view.flow_steps(record, call, entries)
     consent = [(s.source, s.target, s.outcome) for s in steps if s.style == view.CONSENT]
     assert consent == [(view.AGENT, view.IDENTITY, "consent required"), (view.IDENTITY, view.USER, " ".join(
-        mcp_provider(world)[1])), (view.USER, view.PROVIDER, "completed"), (view.PROVIDER, view.APP,
-                                                                            "session_uri + state"),
+        mcp_provider(agent_world)[1])), (view.USER, view.PROVIDER, "completed"), (view.PROVIDER, view.APP,
+                                                                                  "session_uri + state"),
         (view.APP, view.IDENTITY, "ok")]
     assert steps[-2].style == view.CACHE and steps[-1].artifact == steps[-2].artifact == call.fingerprint
     assert [(s.action, s.party) for s in steps].count(("GetResourceOAuth2Token", call.provider)) == 2  # asked, got
@@ -143,28 +143,29 @@ def test_names_from_configuration_cannot_break_or_inject_into_the_dot(name):
         c if c == "\n" or c >= " " else " " for c in name.replace("\r\n", "\n"))
 
 
-def test_a_chat_stored_before_turn_ids_still_lists_its_turns_without_a_flow(world, broker):
-    store = ChatStore.in_directory(world.directory / "old-chat")
-    chat = store.create_chat(world.alice.key)
-    store.append_message(world.alice.key, chat.id, {"role": "user", "content": "old question"})
-    store.append_card(world.alice.key, chat.id, {"type": "ToolFinished", "call_id": "c1", "tool": "weather_search",
-                                                 "ok": True, "credential_kind": "api_key", "provider": "p",
-                                                 "latency_ms": 3.0, "summary": "sunny"})
-    [record] = view.turns_of(store.entries(world.alice.key, chat.id))
+def test_a_chat_stored_before_turn_ids_still_lists_its_turns_without_a_flow(agent_world, broker):
+    store = ChatStore.in_directory(agent_world.directory / "old-chat")
+    chat = store.create_chat(agent_world.alice.key)
+    store.append_message(agent_world.alice.key, chat.id, {"role": "user", "content": "old question"})
+    store.append_card(agent_world.alice.key, chat.id, {"type": "ToolFinished", "call_id": "c1",
+                                                       "tool": "weather_search", "ok": True,
+                                                       "credential_kind": "api_key", "provider": "p",
+                                                       "latency_ms": 3.0, "summary": "sunny"})
+    [record] = view.turns_of(store.entries(agent_world.alice.key, chat.id))
     store.close()
     assert record.turn_id == "" and record.tool_calls[0].tool == "weather_search"
-    traced = Activity(1.0, world.alice.key, "GetResourceAPIKey", "p", "ok", 1.0, "", Trace("", "c1", "x"))
+    traced = Activity(1.0, agent_world.alice.key, "GetResourceAPIKey", "p", "ok", 1.0, "", Trace("", "c1", "x"))
     assert view.call_activity([traced], record.tool_calls[0]) == []
     assert view.turn_activity([traced], record.turn_id) == []
 
 
-def test_the_turn_id_is_stored_with_the_prompt_but_never_sent_to_the_model(world, broker):
-    store = ChatStore.in_directory(world.directory / "turn-ids")
-    chat = store.create_chat(world.alice.key)
-    run(recorded(store, world.alice.key, chat.id, turn(world, broker, "What's on my schedule today?")))
-    [prompt] = [m for m in store.messages(world.alice.key, chat.id) if m["role"] == "user"]
+def test_the_turn_id_is_stored_with_the_prompt_but_never_sent_to_the_model(agent_world, broker):
+    store = ChatStore.in_directory(agent_world.directory / "turn-ids")
+    chat = store.create_chat(agent_world.alice.key)
+    run(recorded(store, agent_world.alice.key, chat.id, turn(agent_world, broker, "What's on my schedule today?")))
+    [prompt] = [m for m in store.messages(agent_world.alice.key, chat.id) if m["role"] == "user"]
     assert len(prompt[TURN_ID]) == 16
-    assert all(TURN_ID not in message for message in store.history(world.alice.key, chat.id))
+    assert all(TURN_ID not in message for message in store.history(agent_world.alice.key, chat.id))
     assert trim_history([{"role": "user", "content": "q", TURN_ID: "t"}]) == [{"role": "user", "content": "q"}]
     store.close()
 
@@ -178,17 +179,17 @@ def test_tracing_labels_only_what_runs_inside_it():
 
 
 # -- the timeline ---------------------------------------------------------------------------------------------
-def test_the_timeline_holds_every_live_credential_and_pending_consent(world, broker, approver):
-    alice = world.alice
-    forget_consent(world, broker, *mcp_provider(world))
+def test_the_timeline_holds_every_live_credential_and_pending_consent(agent_world, broker, approver):
+    alice = agent_world.alice
+    forget_consent(agent_world, broker, *mcp_provider(agent_world))
     for prompt in ("What's the weather in Beijing?", "What's on my schedule today?"):
-        run(turn(world, broker, prompt))
-    _chat_turn(world, broker, "What time is it in Shanghai?", lambda event: approver.submit(decide, world, broker,
-                                                                                             event))
+        run(turn(agent_world, broker, prompt))
+    _chat_turn(agent_world, broker, "What time is it in Shanghai?",
+               lambda event: approver.submit(decide, agent_world, broker, event))
     with pytest.raises(ConsentRequired):  # asked, not yet given: a pending consent
-        broker.oauth2_token(alice, world.settings.dingtalk_oauth_provider_name, DINGTALK_SCOPES, force=True)
+        broker.oauth2_token(alice, agent_world.settings.dingtalk_oauth_provider_name, DINGTALK_SCOPES, force=True)
     now = broker.clock()
-    held = broker.holdings(alice, credential_needs(world.settings)).held()
+    held = broker.holdings(alice, credential_needs(agent_world.settings)).held()
     assert {type(c).__name__ for c in held} == {"WorkloadAccessToken", "StsCredentials", "ApiKey", "OAuth2Token"}
     rows = timeline.lifetimes(alice, held, broker.consents.of(alice.key), broker.log.of(alice.key), now)
     by_print = {row.fingerprint: row for row in rows if row.fingerprint}
@@ -196,9 +197,9 @@ def test_the_timeline_holds_every_live_credential_and_pending_consent(world, bro
                and by_print[c.fingerprint].start <= now for c in held)
     assert rows[0].label == timeline.ID_TOKEN and rows[0].end == alice.expires_at
     [pending] = [row for row in rows if row.kind == timeline.CONSENT]
-    assert pending.label.endswith(world.settings.dingtalk_oauth_provider_name) and pending.end > now
-    mcp = next(row for row in rows if row.label == f"{timeline.OAUTH2} · {mcp_provider(world)[0]}")
-    assert mcp.scopes == " ".join(mcp_provider(world)[1])
+    assert pending.label.endswith(agent_world.settings.dingtalk_oauth_provider_name) and pending.end > now
+    mcp = next(row for row in rows if row.label == f"{timeline.OAUTH2} · {mcp_provider(agent_world)[0]}")
+    assert mcp.scopes == " ".join(mcp_provider(agent_world)[1])
     frame = timeline.timeline_frame(rows, now)
     assert list(frame["Credential"]) == [row.label for row in rows]
     values = [c.value for c in held if hasattr(c, "value")] + [c.access_key_secret for c in held
@@ -206,17 +207,17 @@ def test_the_timeline_holds_every_live_credential_and_pending_consent(world, bro
     assert not any(value in frame.to_csv() for value in values)
 
 
-def test_expired_credentials_are_marked_and_the_breaking_point_is_the_first_live_expiry(world, broker):
-    run(turn(world, broker, "What's the weather in Beijing?"))
+def test_expired_credentials_are_marked_and_the_breaking_point_is_the_first_live_expiry(agent_world, broker):
+    run(turn(agent_world, broker, "What's the weather in Beijing?"))
     workload = broker.workload()
-    held = [broker.cache.peek(CacheKey(world.alice.key, workload, kind, provider)) for kind, provider in
-            (("workload", ""), ("api_key", world.settings.api_key_provider_name))]
+    held = [broker.cache.peek(CacheKey(agent_world.alice.key, workload, kind, provider)) for kind, provider in
+            (("workload", ""), ("api_key", agent_world.settings.api_key_provider_name))]
     wat, key = held
     later = key.expires_at + 1  # the API key's cache entry is over, the workload token still lives
-    rows = timeline.lifetimes(world.alice, held, [], broker.log.of(world.alice.key), later)
+    rows = timeline.lifetimes(agent_world.alice, held, [], broker.log.of(agent_world.alice.key), later)
     assert {row.label: row.status for row in rows}[f"{timeline.API_KEY} · {key.provider}"] == timeline.EXPIRED
-    assert expiry_text(min(wat.expires_at, world.alice.expires_at), later) in timeline.breaking_point(rows, later)
-    assert timeline.breaking_point(rows, world.alice.expires_at + 10) == \
+    assert expiry_text(min(wat.expires_at, agent_world.alice.expires_at), later) in timeline.breaking_point(rows, later)
+    assert timeline.breaking_point(rows, agent_world.alice.expires_at + 10) == \
         "Nothing is live: the next identity call starts afresh."
 
 

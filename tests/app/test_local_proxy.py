@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 from pathlib import Path
 
 import httpx
@@ -13,6 +12,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 import localcloud
+from tests.support import free_port
 from web.local_proxy import LOCALCLOUD_MOUNT, LocalCloudProxy, is_forwardable, request_headers, response_headers
 
 ORIGIN = "http://testserver"  # where httpx's ASGITransport says the app is
@@ -20,7 +20,7 @@ PUBLIC = f"{ORIGIN}{LOCALCLOUD_MOUNT}"
 
 
 @pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> localcloud.LocalCloud:
+def cloud_under_lc(tmp_path_factory: pytest.TempPathFactory) -> localcloud.LocalCloud:
     """A localcloud whose browser pages say they live under the app's `/lc`, as in local mode."""
     return localcloud.start(port=0, data_dir=tmp_path_factory.mktemp("proxied"), public_url=PUBLIC)
 
@@ -38,33 +38,28 @@ def _send(app: Starlette, method: str, url: str, **kwargs: object) -> httpx.Resp
     return asyncio.run(call())
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _cookie(response: httpx.Response) -> str:
     """The `name=value` part of the response's single Set-Cookie."""
     [header] = response.headers.get_list("set-cookie")
     return header.split(";")[0]
 
 
-def test_the_discovery_document_is_forwarded_as_localcloud_serves_it(cloud: localcloud.LocalCloud) -> None:
-    direct = httpx.get(cloud.urls.discovery("aliyun"), trust_env=False, timeout=10)
+def test_the_discovery_document_is_forwarded_as_localcloud_serves_it(cloud_under_lc: localcloud.LocalCloud) -> None:
+    direct = httpx.get(cloud_under_lc.urls.discovery("aliyun"), trust_env=False, timeout=10)
 
-    proxied = _send(_app(cloud.url), "GET", "/lc/oauth/aliyun/.well-known/openid-configuration")
+    proxied = _send(_app(cloud_under_lc.url), "GET", "/lc/oauth/aliyun/.well-known/openid-configuration")
 
     assert proxied.status_code == 200 and proxied.headers["content-type"] == "application/json"
     assert proxied.json() == direct.json()
     assert proxied.json()["issuer"] == f"{PUBLIC}/oauth/aliyun"
 
 
-def test_a_sign_in_passes_location_and_set_cookie_through_untouched(cloud: localcloud.LocalCloud) -> None:
-    app, callback = _app(cloud.url), f"{PUBLIC}/oauth2/callback/proxy-test"
+def test_a_sign_in_passes_location_and_set_cookie_through_untouched(cloud_under_lc: localcloud.LocalCloud) -> None:
+    app, callback = _app(cloud_under_lc.url), f"{PUBLIC}/oauth2/callback/proxy-test"
     page = _send(app, "GET", "/lc/oauth/dingtalk/authorize", params={
-        "response_type": "code", "client_id": cloud.dingtalk_client_id, "redirect_uri": callback, "state": "s1",
-        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256"})
+        "response_type": "code", "client_id": cloud_under_lc.dingtalk_client_id, "redirect_uri": callback,
+        "state": "s1", "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256"})
     assert page.status_code == 200, page.text[:300]
     assert "Path=/lc/oauth/dingtalk" in page.headers["set-cookie"] and "HttpOnly" in page.headers["set-cookie"]
     request_id = re.search(r'name="request_id" value="([^"]+)"', page.text).group(1)
@@ -91,15 +86,16 @@ def test_a_sign_in_passes_location_and_set_cookie_through_untouched(cloud: local
     ("GET", "/lc/oauth/%2e%2e/_localcloud/health"),  # decoded before routing: must not climb out
     ("GET", "/lc/oauthx/aliyun/jwks"),
 ])
-def test_only_browser_facing_prefixes_are_forwarded(cloud: localcloud.LocalCloud, method: str, path: str) -> None:
-    response = _send(_app(cloud.url), method, path)
+def test_only_browser_facing_prefixes_are_forwarded(cloud_under_lc: localcloud.LocalCloud, method: str,
+                                                    path: str) -> None:
+    response = _send(_app(cloud_under_lc.url), method, path)
 
     assert response.status_code == 404
     assert "localcloud" not in response.text and "account_id" not in response.text
 
 
-def test_other_methods_are_refused(cloud: localcloud.LocalCloud) -> None:
-    response = _send(_app(cloud.url), "PUT", "/lc/oauth/aliyun/token", content=b"x")
+def test_other_methods_are_refused(cloud_under_lc: localcloud.LocalCloud) -> None:
+    response = _send(_app(cloud_under_lc.url), "PUT", "/lc/oauth/aliyun/token", content=b"x")
 
     assert response.status_code == 405 and response.headers["allow"] == "GET, HEAD, POST"
 
@@ -111,14 +107,14 @@ def test_without_a_local_cloud_nothing_is_served() -> None:
 
 
 def test_a_local_cloud_that_is_down_is_a_502_page() -> None:
-    response = _send(_app(f"http://127.0.0.1:{_closed_port()}"), "GET", "/lc/oauth/aliyun/jwks")
+    response = _send(_app(f"http://127.0.0.1:{free_port()}"), "GET", "/lc/oauth/aliyun/jwks")
 
     assert response.status_code == 502
     assert response.headers["content-type"].startswith("text/html") and "did not answer" in response.text
 
 
-def test_an_oversized_body_is_refused_before_forwarding(cloud: localcloud.LocalCloud) -> None:
-    response = _send(_app(cloud.url), "POST", "/lc/oauth/aliyun/token", content=b"x" * (65 * 1024))
+def test_an_oversized_body_is_refused_before_forwarding(cloud_under_lc: localcloud.LocalCloud) -> None:
+    response = _send(_app(cloud_under_lc.url), "POST", "/lc/oauth/aliyun/token", content=b"x" * (65 * 1024))
 
     assert response.status_code == 413
 

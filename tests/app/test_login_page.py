@@ -32,8 +32,8 @@ from identity.clients import Clients
 from identity.cloud import connect
 from identity.settings import load_settings
 from identity.users import SignedInUser
+from lab.browser import Browser, query_of
 from tests.conftest import repo_root
-from tests.localcloud.browser import Browser, query_of
 from tests.support import local_app_env
 from ui.runtime import get_runtime
 
@@ -48,7 +48,7 @@ def app_env(fresh_cloud: localcloud.LocalCloud, tmp_path: Path, monkeypatch: pyt
 
 
 @pytest.fixture
-def provisioned(app_env: Path) -> str:
+def provisioned_client_id(app_env: Path) -> str:
     """Setup → Provision, as the Setup page does it; the inbound app's client id."""
     settings = load_settings()
     provision.apply(Clients(connect(settings)), settings)
@@ -121,7 +121,7 @@ def _run(at: AppTest) -> AppTest:
 
 def _load_begin(at: AppTest) -> None:
     """What the browser does with the `/auth/begin` image the page drew with its sign-in button: bind the attempt
-    to its pre-sign-in cookie (the route itself is tested in test_signin_routes)."""
+    to its pre-sign-in cookie (the route itself is tested in tests/identity/signin/test_routes.py)."""
     for body in (element.proto.body for element in at.get("html")):
         for attempt in _BEGIN.findall(body):
             _sessions().bind_attempt(attempt, BROWSER, time.time())
@@ -177,25 +177,25 @@ def test_before_setup_the_page_says_so_and_links_to_setup(app_env, popup):
     assert not popup.authorization_urls  # no sign-in button
 
 
-def test_the_sign_in_button_asks_for_openid_with_pkce_and_the_pages_nonce(provisioned, popup):
+def test_the_sign_in_button_asks_for_openid_with_pkce_and_the_pages_nonce(provisioned_client_id, popup):
     at = _open()
 
     [url] = popup.authorization_urls
     query = query_of(url)
     assert url.startswith("http://127.0.0.1:")  # localcloud's authorize page, as its discovery names it
-    assert query["client_id"] == provisioned and query["redirect_uri"] == REDIRECT
+    assert query["client_id"] == provisioned_client_id and query["redirect_uri"] == REDIRECT
     assert query["scope"] == "openid profile aliuid" and query["response_type"] == "code"
     assert query["code_challenge_method"] == "S256" and len(query["code_challenge"]) == 43
     assert query["nonce"] == at.session_state["auth"].nonce and len(query["nonce"]) >= 32
     assert "client_secret" not in url
 
 
-def test_alice_signs_in_and_is_shown_with_issuer_subject_and_expiry(provisioned, popup):
+def test_alice_signs_in_and_is_shown_with_issuer_subject_and_expiry(provisioned_client_id, popup):
     at = _sign_in(popup)
 
     assert at.success[0].value == "Signed in as Alice Chen"
     user = at.session_state["auth"].user
-    assert isinstance(user, SignedInUser) and user.name == "Alice Chen" and user.claims["aud"] == provisioned
+    assert isinstance(user, SignedInUser) and user.name == "Alice Chen" and user.claims["aud"] == provisioned_client_id
     assert "/oauth/aliyun" in _texts(at) and user.subject in _texts(at)
     assert any(c.value.startswith("ID token expires in 59 min") or c.value.startswith("ID token expires in 1 h")
                for c in at.caption)
@@ -203,7 +203,7 @@ def test_alice_signs_in_and_is_shown_with_issuer_subject_and_expiry(provisioned,
     assert user.id_token not in _texts(at) and user.id_token not in "".join(_html(at))
 
 
-def test_the_page_hands_the_browser_its_cookie_through_a_one_use_ticket(provisioned, popup):
+def test_the_page_hands_the_browser_its_cookie_through_a_one_use_ticket(provisioned_client_id, popup):
     at = _signed_in_before_the_cookie(popup)
 
     [body] = _html(at)
@@ -217,7 +217,7 @@ def test_the_page_hands_the_browser_its_cookie_through_a_one_use_ticket(provisio
     assert not _html(at) and _signed_in(at)  # loaded once, not on every rerun; announced once it is stored
 
 
-def test_a_cookie_never_fetched_stops_the_wait_when_its_ticket_expires(provisioned, popup, monkeypatch):
+def test_a_cookie_never_fetched_stops_the_wait_when_its_ticket_expires(provisioned_client_id, popup, monkeypatch):
     at = _signed_in_before_the_cookie(popup)
 
     monkeypatch.setattr(ui.signin, "clock", lambda: time.time() + 120)
@@ -226,7 +226,7 @@ def test_a_cookie_never_fetched_stops_the_wait_when_its_ticket_expires(provision
     assert _signed_in(at)  # this tab stays signed in; nothing waits forever
 
 
-def test_a_new_tab_with_the_cookie_is_signed_in_again(provisioned, popup, monkeypatch):
+def test_a_new_tab_with_the_cookie_is_signed_in_again(provisioned_client_id, popup, monkeypatch):
     first = _signed_in_before_the_cookie(popup)
     session_id = _sessions().redeem_ticket(_ticket(first), BROWSER, time.time())
     monkeypatch.setattr(ui.signin, "session_cookie", lambda: session_id)
@@ -238,7 +238,8 @@ def test_a_new_tab_with_the_cookie_is_signed_in_again(provisioned, popup, monkey
     assert len(popup.authorization_urls) == buttons_drawn  # the new tab drew no sign-in button
 
 
-def test_sign_out_ends_the_server_session_clears_the_cookie_and_calls_the_hooks(provisioned, popup, monkeypatch):
+def test_sign_out_ends_the_server_session_clears_the_cookie_and_calls_the_hooks(provisioned_client_id, popup,
+                                                                                monkeypatch):
     signed_out: list[SignedInUser] = []
     monkeypatch.setattr(ui.sign_out, "_sign_out_hooks", [])
     ui.signin.register_sign_out_hook(signed_out.append)
@@ -257,7 +258,7 @@ def test_sign_out_ends_the_server_session_clears_the_cookie_and_calls_the_hooks(
     assert len(popup.authorization_urls) == 3  # drawn, clicked, and back after the sign-out
 
 
-def test_an_expired_id_token_asks_to_sign_in_again(provisioned, popup, monkeypatch):
+def test_an_expired_id_token_asks_to_sign_in_again(provisioned_client_id, popup, monkeypatch):
     at = _sign_in(popup)
 
     monkeypatch.setattr(ui.signin, "clock", lambda: time.time() + 2 * 3600)
@@ -268,7 +269,7 @@ def test_an_expired_id_token_asks_to_sign_in_again(provisioned, popup, monkeypat
     assert len(popup.authorization_urls) == 3  # and the button to do it
 
 
-def test_a_tab_opened_with_an_expired_session_says_so_until_a_new_sign_in(provisioned, popup, monkeypatch):
+def test_a_tab_opened_with_an_expired_session_says_so_until_a_new_sign_in(provisioned_client_id, popup, monkeypatch):
     stale = SignedInUser(issuer="http://127.0.0.1/oauth/aliyun", subject="1234567890123456", name="Alice Chen",
                          expires_at=time.time() - 60, id_token="h.p.s")
     at = AppTest.from_file(APP, default_timeout=60)
@@ -300,7 +301,7 @@ def test_the_chat_page_needs_a_signed_in_user(app_env, popup):
     assert "Qwen agent" not in _texts(at)
 
 
-def test_the_chat_page_opens_for_alice(provisioned, popup):
+def test_the_chat_page_opens_for_alice(provisioned_client_id, popup):
     at = _sign_in(popup)
 
     at.switch_page("pages/chat.py")
@@ -328,9 +329,9 @@ def _forged_id_token(cloud: localcloud.LocalCloud, client_id: str, nonce: str) -
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
 
 
-def test_a_forged_id_token_is_refused(provisioned, fresh_cloud, monkeypatch):
+def test_a_forged_id_token_is_refused(provisioned_client_id, fresh_cloud, monkeypatch):
     at = _open()
-    forged = _forged_id_token(fresh_cloud, provisioned, at.session_state["auth"].nonce)
+    forged = _forged_id_token(fresh_cloud, provisioned_client_id, at.session_state["auth"].nonce)
     answer = _answer_once({"token": {"id_token": forged}})
     monkeypatch.setattr(streamlit_oauth.OAuth2Component, "authorize_button", answer)
 
@@ -340,7 +341,7 @@ def test_a_forged_id_token_is_refused(provisioned, fresh_cloud, monkeypatch):
     assert forged not in _texts(at)
 
 
-def test_an_id_token_that_expired_on_the_way_is_refused(provisioned, popup, monkeypatch):
+def test_an_id_token_that_expired_on_the_way_is_refused(provisioned_client_id, popup, monkeypatch):
     at = _open()
     monkeypatch.setattr(ui.signin, "clock", lambda: time.time() + 2 * 3600)
 
@@ -350,7 +351,7 @@ def test_an_id_token_that_expired_on_the_way_is_refused(provisioned, popup, monk
     assert _refused(at) == "Sign-in failed: The ID token has expired."
 
 
-def test_a_replayed_id_token_with_another_nonce_is_refused(provisioned, popup):
+def test_a_replayed_id_token_with_another_nonce_is_refused(provisioned_client_id, popup):
     at = _sign_in(popup)
     id_token = at.session_state["auth"].user.id_token
     at.button(key="signin_sign_out").click()
@@ -366,7 +367,7 @@ def test_a_replayed_id_token_with_another_nonce_is_refused(provisioned, popup):
     assert "nonce does not match this sign-in" in _refused(at)
 
 
-def test_a_cancelled_sign_in_says_so(provisioned, popup):
+def test_a_cancelled_sign_in_says_so(provisioned_client_id, popup):
     popup.decision = "deny"
 
     at = _sign_in(popup)
@@ -376,7 +377,7 @@ def test_a_cancelled_sign_in_says_so(provisioned, popup):
     assert query_of(popup.authorization_urls[2])["state"] != query_of(popup.authorization_urls[1])["state"]
 
 
-def test_a_code_the_token_endpoint_refuses_is_an_error(provisioned, popup):
+def test_a_code_the_token_endpoint_refuses_is_an_error(provisioned_client_id, popup):
     at = _open()
 
     popup.click(lambda url: {"code": "not-a-code", "state": query_of(url)["state"]})
@@ -387,7 +388,7 @@ def test_a_code_the_token_endpoint_refuses_is_an_error(provisioned, popup):
     assert "not-a-code" not in message
 
 
-def test_an_answer_for_another_page_is_refused(provisioned, popup):
+def test_an_answer_for_another_page_is_refused(provisioned_client_id, popup):
     at = _open()
 
     popup.click(lambda url: {"code": "some-code", "state": "someone-elses-state"})
@@ -396,14 +397,14 @@ def test_an_answer_for_another_page_is_refused(provisioned, popup):
     assert "did not belong to this page" in _refused(at)
 
 
-def test_the_sign_in_button_comes_with_the_image_that_binds_the_attempt_to_this_browser(provisioned, popup):
+def test_the_sign_in_button_comes_with_the_image_that_binds_the_attempt_to_this_browser(provisioned_client_id, popup):
     at = _open(load_begin=False)
 
     [body] = [element.proto.body for element in at.get("html")]
     assert re.fullmatch(r'<img src="/auth/begin\?attempt=[\w-]+" alt="" width="1" height="1" hidden>', body)
 
 
-def test_a_sign_in_this_browser_never_started_is_refused_and_leaves_no_session(provisioned, popup):
+def test_a_sign_in_this_browser_never_started_is_refused_and_leaves_no_session(provisioned_client_id, popup):
     """Login CSRF: the attempt was never bound to this browser (its `/auth/begin` image never loaded here)."""
     at = _open(load_begin=False)
     popup.click()

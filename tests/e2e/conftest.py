@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from playwright.sync_api import Error as PlaywrightError
 from bench.environment import stop_process
 from identity.cloud import PROXY_VARIABLES
 from tests.conftest import repo_root
+from tests.support import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Chromium's own background traffic (updates, sync, QUIC probes) is refused on this machine and would only add noise.
@@ -62,12 +62,6 @@ class AppServer:
     localcloud_dir: Path
     config_json: Path
     log: Path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _server_environment(port: int, root: Path) -> dict[str, str]:
@@ -122,7 +116,7 @@ def app_server(tmp_path: Path) -> Iterator[AppServer]:
 
 # -- the browser ---------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+def chromium() -> Iterator[Browser]:
     """Debian's Chromium, headless; each launch gets a fresh temporary profile from Playwright.
 
     Per module, not per session: Playwright's event loop then ends before tests of other folders run theirs.
@@ -197,11 +191,11 @@ class Browsing:
 
 
 @pytest.fixture
-def browsing(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Browsing]:
+def browsing(chromium: Browser, request: pytest.FixtureRequest) -> Iterator[Browsing]:
     """Per-user browser contexts for one test; its artifact folder starts empty."""
     folder = artifact_dir(request.node.name)
     shutil.rmtree(folder, ignore_errors=True)
-    session = Browsing(browser, folder)
+    session = Browsing(chromium, folder)
     try:
         yield session
     finally:

@@ -17,10 +17,10 @@ from alibabacloud_agentidentity20250901.client import Client as ControlClient
 from alibabacloud_agentidentitydata20251127 import models as data
 
 import localcloud
+from lab.browser import Browser, pkce_pair, query_of
 from localcloud.oidc import demo_users
 from localcloud.store import open_store
 from tests.conftest import tea_config
-from tests.localcloud.browser import Browser, pkce_pair, query_of
 from tests.localcloud.sample_setup import INBOUND_REDIRECT, RETURN_URL, SampleSetup, data_client, prepare
 from tests.localcloud.test_consent_flow import complete, consent, oauth2_token, workload_token
 
@@ -45,7 +45,7 @@ class StsKeys:
 
 
 @dataclass
-class World:
+class CloudWorld:
     """A provisioned localcloud, its clock, and the demo users' subjects."""
 
     cloud: localcloud.LocalCloud
@@ -63,7 +63,7 @@ class World:
             self.clock.offset = 0.0
 
 
-def start_world(data_dir: Path) -> World:
+def start_world(data_dir: Path) -> CloudWorld:
     """A fresh localcloud with the sample provisioned (and a DingTalk provider) and its users' subjects."""
     clock = MovableClock()
     cloud = localcloud.start(port=0, data_dir=data_dir, clock=clock)
@@ -72,7 +72,7 @@ def start_world(data_dir: Path) -> World:
         subjects = {user.username: user.sub for user in demo_users(store)}
     finally:
         store.close()
-    world = World(cloud, clock, prepare(cloud), subjects)
+    world = CloudWorld(cloud, clock, prepare(cloud), subjects)
     _create_dingtalk_provider(cloud)
     return world
 
@@ -85,21 +85,21 @@ def _create_dingtalk_provider(cloud: localcloud.LocalCloud) -> None:
         callback_url=f"{cloud.urls.data_plane_callback_prefix()}dingtalk"))
 
 
-def user_workload_token(world: World, username: str) -> str:
+def user_workload_token(world: CloudWorld, username: str) -> str:
     """A workload access token acting for a demo user, vouched for by id (GetWorkloadAccessTokenForUserId)."""
     return data_client(world.cloud).get_workload_access_token_for_user_id(data.GetWorkloadAccessTokenForUserIdRequest(
         workload_identity_name=world.sample.workload, user_id=world.subjects.get(username, username),
     )).body.workload_access_token
 
 
-def api_key(world: World) -> str:
+def api_key(world: CloudWorld) -> str:
     """The weather key, as the tool gets it: GetResourceAPIKey."""
     return data_client(world.cloud).get_resource_apikey(data.GetResourceAPIKeyRequest(
         resource_credential_provider_name=world.sample.api_key_provider,
         workload_access_token=user_workload_token(world, "alice"))).body.apikey
 
 
-def sts_keys(world: World, username: str) -> StsKeys:
+def sts_keys(world: CloudWorld, username: str) -> StsKeys:
     """STS credentials for the workload acting for `username` (AssumeRoleForWorkloadIdentity, unsigned)."""
     client = data_client(world.cloud, access_key_id=None, access_key_secret=None)
     creds = client.assume_role_for_workload_identity(data.AssumeRoleForWorkloadIdentityRequest(
@@ -108,7 +108,7 @@ def sts_keys(world: World, username: str) -> StsKeys:
     return StsKeys(creds.access_key_id, creds.access_key_secret, creds.security_token)
 
 
-def inbound_tokens(world: World, browser: Browser, username: str) -> dict[str, str]:
+def inbound_tokens(world: CloudWorld, browser: Browser, username: str) -> dict[str, str]:
     """The sample's inbound login (code + PKCE S256): the token response, ID and access token."""
     verifier, challenge = pkce_pair()
     start = browser.get(f"{world.cloud.urls.issuer('aliyun')}/authorize?client_id={world.sample.inbound_app_id}"
@@ -120,7 +120,7 @@ def inbound_tokens(world: World, browser: Browser, username: str) -> dict[str, s
         "client_id": world.sample.inbound_app_id, "code_verifier": verifier}).json()
 
 
-def mcp_token(world: World, browser: Browser, id_token: str, username: str) -> str:
+def mcp_token(world: CloudWorld, browser: Browser, id_token: str, username: str) -> str:
     """An access token of the MCP app with `/acs/mcp-server`, after the user consents (USER_FEDERATION)."""
     wat = workload_token(world.cloud, world.sample, id_token)
     started = oauth2_token(world.cloud, world.sample, wat)
@@ -129,14 +129,14 @@ def mcp_token(world: World, browser: Browser, id_token: str, username: str) -> s
     return oauth2_token(world.cloud, world.sample, wat).access_token
 
 
-def _dingtalk_request(world: World, wat: str) -> data.GetResourceOAuth2TokenRequest:
+def _dingtalk_request(world: CloudWorld, wat: str) -> data.GetResourceOAuth2TokenRequest:
     return data.GetResourceOAuth2TokenRequest(
         resource_credential_provider_name=DINGTALK_PROVIDER, scopes=["openid", "corpid"],
         oauth2_flow="USER_FEDERATION", workload_access_token=wat, resource_oauth2_return_url=RETURN_URL,
         custom_state="chat-ding")
 
 
-def dingtalk_user_token(world: World, browser: Browser, id_token: str, username: str) -> str:
+def dingtalk_user_token(world: CloudWorld, browser: Browser, id_token: str, username: str) -> str:
     """A DingTalk access token for the user, after consent on the DingTalk stand-in's pages."""
     wat = workload_token(world.cloud, world.sample, id_token)
     request = _dingtalk_request(world, wat)
@@ -148,7 +148,7 @@ def dingtalk_user_token(world: World, browser: Browser, id_token: str, username:
     return data_client(world.cloud).get_resource_oauth2_token(request).body.access_token
 
 
-def dingtalk_app_token(world: World) -> str:
+def dingtalk_app_token(world: CloudWorld) -> str:
     """A DingTalk token for the app itself (M2M: client_credentials through the data plane)."""
     wat = data_client(world.cloud).get_workload_access_token(data.GetWorkloadAccessTokenRequest(
         workload_identity_name=world.sample.workload)).body.workload_access_token

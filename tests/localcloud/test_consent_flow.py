@@ -12,7 +12,7 @@ from alibabacloud_tea_openapi import utils as openapi_utils
 from alibabacloud_tea_openapi.exceptions import ClientException
 
 import localcloud
-from tests.localcloud.browser import Browser, pkce_pair, query_of
+from lab.browser import Browser, pkce_pair, query_of
 from tests.localcloud.sample_setup import INBOUND_REDIRECT, RETURN_URL, SampleSetup, data_client, prepare
 
 MCP_SCOPES = ["openid", "aliuid", "profile", "/acs/mcp-server"]

@@ -12,8 +12,8 @@ import pytest
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.localcloud.browser import Browser
-from tests.localcloud.resource_credentials import World, inbound_tokens, mcp_token, start_world
+from lab.browser import Browser
+from tests.localcloud.resource_credentials import CloudWorld, inbound_tokens, mcp_token, start_world
 
 INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
               "params": {"protocolVersion": "2025-06-18", "capabilities": {},
@@ -22,24 +22,24 @@ MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": 
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+def cloud_world(tmp_path_factory: pytest.TempPathFactory) -> CloudWorld:
     return start_world(tmp_path_factory.mktemp("mcp-world"))
 
 
 @pytest.fixture(scope="module")
-def tokens(world: World) -> dict[str, str]:
+def tokens(cloud_world: CloudWorld) -> dict[str, str]:
     """alice's inbound ID and access tokens (no MCP scope) and her consented MCP access token."""
     browser = Browser()
     try:
-        inbound = inbound_tokens(world, browser, "alice")
+        inbound = inbound_tokens(cloud_world, browser, "alice")
         return {"id_token": inbound["id_token"], "inbound_access": inbound["access_token"],
-                "mcp": mcp_token(world, browser, inbound["id_token"], "alice")}
+                "mcp": mcp_token(cloud_world, browser, inbound["id_token"], "alice")}
     finally:
         browser.close()
 
 
-def mcp_url(world: World) -> str:
-    return world.cloud.env()["MCP_SERVER"]
+def mcp_url(cloud_world: CloudWorld) -> str:
+    return cloud_world.cloud.env()["MCP_SERVER"]
 
 
 def with_session(url: str, token: str, use: Callable[[ClientSession], Awaitable[Any]]) -> Any:
@@ -53,20 +53,20 @@ def with_session(url: str, token: str, use: Callable[[ClientSession], Awaitable[
     return anyio.run(run)
 
 
-def raw_initialize(world: World, token: str | None) -> httpx.Response:
+def raw_initialize(cloud_world: CloudWorld, token: str | None) -> httpx.Response:
     headers = {**MCP_HEADERS, **({"Authorization": f"Bearer {token}"} if token else {})}
-    return httpx.post(mcp_url(world), json=INITIALIZE, headers=headers, trust_env=False, timeout=10)
+    return httpx.post(mcp_url(cloud_world), json=INITIALIZE, headers=headers, trust_env=False, timeout=10)
 
 
-def test_env_points_at_the_streamable_http_endpoint(world):
-    assert mcp_url(world) == f"{world.cloud.url}/mcp/resourcecenter/mcp"
+def test_env_points_at_the_streamable_http_endpoint(cloud_world):
+    assert mcp_url(cloud_world) == f"{cloud_world.cloud.url}/mcp/resourcecenter/mcp"
 
 
-def test_consented_token_lists_the_tools_and_the_ecs_instances(world, tokens):
+def test_consented_token_lists_the_tools_and_the_ecs_instances(cloud_world, tokens):
     async def use(session: ClientSession) -> tuple[list[str], Any]:
         listed = await session.list_tools()
         return [tool.name for tool in listed.tools], await session.call_tool("list_ecs_instances", {})
-    names, result = with_session(mcp_url(world), tokens["mcp"], use)
+    names, result = with_session(mcp_url(cloud_world), tokens["mcp"], use)
     assert names == ["list_ecs_instances", "describe_ecs_instance", "search_resources"]
     assert not result.is_error
     body = result.structured_content
@@ -75,43 +75,43 @@ def test_consented_token_lists_the_tools_and_the_ecs_instances(world, tokens):
     assert all(i["InstanceId"].startswith("i-2ze") for i in body["Instances"])
 
 
-def test_the_inventory_is_deterministic_and_searchable(world, tokens):
+def test_the_inventory_is_deterministic_and_searchable(cloud_world, tokens):
     async def use(session: ClientSession) -> tuple[Any, Any, Any]:
         first = await session.call_tool("list_ecs_instances", {"region": "cn-hangzhou"})
         instance_id = first.structured_content["Instances"][0]["InstanceId"]
         described = await session.call_tool("describe_ecs_instance", {"instance_id": instance_id})
         return first, described, await session.call_tool("search_resources", {"keyword": "MySQL"})
-    first, described, found = with_session(mcp_url(world), tokens["mcp"], use)
-    again = with_session(mcp_url(world), tokens["mcp"],
+    first, described, found = with_session(mcp_url(cloud_world), tokens["mcp"], use)
+    again = with_session(mcp_url(cloud_world), tokens["mcp"],
                          lambda s: s.call_tool("list_ecs_instances", {"region": "cn-hangzhou"}))
     assert first.structured_content == again.structured_content
     assert described.structured_content["InstanceName"] == "analytics-01"
     assert [r["ResourceType"] for r in found.structured_content["Resources"]] == ["ACS::RDS::DBInstance"]
 
 
-def test_unknown_instance_and_region_are_tool_errors_not_crashes(world, tokens):
+def test_unknown_instance_and_region_are_tool_errors_not_crashes(cloud_world, tokens):
     async def use(session: ClientSession) -> tuple[Any, Any]:
         return (await session.call_tool("describe_ecs_instance", {"instance_id": "i-nope"}),
                 await session.call_tool("list_ecs_instances", {"region": "mars-1"}))
-    missing, region = with_session(mcp_url(world), tokens["mcp"], use)
+    missing, region = with_session(mcp_url(cloud_world), tokens["mcp"], use)
     assert missing.is_error and "InvalidInstanceId.NotFound" in missing.content[0].text
     assert region.is_error and "InvalidRegionId.NotFound" in region.content[0].text
 
 
-def test_no_token_is_401_pointing_at_the_resource_metadata(world):
-    response = raw_initialize(world, None)
+def test_no_token_is_401_pointing_at_the_resource_metadata(cloud_world):
+    response = raw_initialize(cloud_world, None)
     assert response.status_code == 401
     challenge = response.headers["www-authenticate"]
-    metadata_url = f"{world.cloud.url}/.well-known/oauth-protected-resource/mcp/resourcecenter/mcp"
+    metadata_url = f"{cloud_world.cloud.url}/.well-known/oauth-protected-resource/mcp/resourcecenter/mcp"
     assert challenge.startswith("Bearer ") and f'resource_metadata="{metadata_url}"' in challenge
     metadata = httpx.get(metadata_url, trust_env=False, timeout=10).json()
-    assert metadata["resource"] == mcp_url(world)
-    assert metadata["authorization_servers"] == [world.cloud.urls.issuer("aliyun")]
+    assert metadata["resource"] == mcp_url(cloud_world)
+    assert metadata["authorization_servers"] == [cloud_world.cloud.urls.issuer("aliyun")]
     assert metadata["scopes_supported"] == ["/acs/mcp-server"]
 
 
-def test_token_without_the_mcp_scope_is_403(world, tokens):
-    response = raw_initialize(world, tokens["inbound_access"])
+def test_token_without_the_mcp_scope_is_403(cloud_world, tokens):
+    response = raw_initialize(cloud_world, tokens["inbound_access"])
     assert response.status_code == 403
     assert 'error="insufficient_scope"' in response.headers["www-authenticate"]
 
@@ -122,33 +122,33 @@ def test_token_without_the_mcp_scope_is_403(world, tokens):
     lambda t: "not-a-jwt",
     lambda t: "x" * 20000,
 ])
-def test_tokens_localcloud_did_not_issue_as_access_tokens_are_401(world, tokens, make):
-    response = raw_initialize(world, make(tokens))
+def test_tokens_localcloud_did_not_issue_as_access_tokens_are_401(cloud_world, tokens, make):
+    response = raw_initialize(cloud_world, make(tokens))
     assert response.status_code == 401
     assert 'error="invalid_token"' in response.headers["www-authenticate"]
 
 
-def test_expired_token_is_401(world, tokens):
-    assert raw_initialize(world, tokens["mcp"]).status_code == 200
-    with world.later(3600 + 60):  # past the hour-long token and the 30 s leeway
-        assert raw_initialize(world, tokens["mcp"]).status_code == 401
+def test_expired_token_is_401(cloud_world, tokens):
+    assert raw_initialize(cloud_world, tokens["mcp"]).status_code == 200
+    with cloud_world.later(3600 + 60):  # past the hour-long token and the 30 s leeway
+        assert raw_initialize(cloud_world, tokens["mcp"]).status_code == 401
 
 
-def test_revoked_token_is_401(world):
+def test_revoked_token_is_401(cloud_world):
     browser = Browser()  # bob's own token, so revoking it leaves alice's for the other tests
     try:
-        inbound = inbound_tokens(world, browser, "bob")
-        token = mcp_token(world, browser, inbound["id_token"], "bob")
+        inbound = inbound_tokens(cloud_world, browser, "bob")
+        token = mcp_token(cloud_world, browser, inbound["id_token"], "bob")
     finally:
         browser.close()
-    assert raw_initialize(world, token).status_code == 200
-    revoked = httpx.post(world.cloud.urls.oauth_endpoint("aliyun", "revoke"), trust_env=False, timeout=10,
-                         data={"token": token, "client_id": world.sample.mcp_app_id})
+    assert raw_initialize(cloud_world, token).status_code == 200
+    revoked = httpx.post(cloud_world.cloud.urls.oauth_endpoint("aliyun", "revoke"), trust_env=False, timeout=10,
+                         data={"token": token, "client_id": cloud_world.sample.mcp_app_id})
     assert revoked.status_code == 200
-    assert raw_initialize(world, token).status_code == 401
+    assert raw_initialize(cloud_world, token).status_code == 401
 
 
-def test_foreign_host_header_is_refused(world, tokens):
+def test_foreign_host_header_is_refused(cloud_world, tokens):
     headers = {**MCP_HEADERS, "Authorization": f"Bearer {tokens['mcp']}", "Host": "evil.example:80"}
-    response = httpx.post(mcp_url(world), json=INITIALIZE, headers=headers, trust_env=False, timeout=10)
+    response = httpx.post(mcp_url(cloud_world), json=INITIALIZE, headers=headers, trust_env=False, timeout=10)
     assert response.status_code == 421

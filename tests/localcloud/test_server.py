@@ -22,14 +22,9 @@ from localcloud.server import _bind
 from localcloud.settings import LocalCloudSettings
 from localcloud.store import DB_NAME
 from tests.conftest import repo_root
+from tests.support import free_port
 
 PY = sys.executable
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _clean_env(**extra: str) -> dict[str, str]:
@@ -83,7 +78,7 @@ def test_second_start_in_the_same_process_is_reused(cloud):
 
 
 def test_start_reuses_a_localcloud_already_listening_on_the_port(tmp_path):
-    port = _free_port()
+    port = free_port()
     with standalone(port, tmp_path / "shared"):
         handle = localcloud.start(port=port, data_dir=tmp_path / "shared")
         assert handle.reused and handle.port == port
@@ -91,7 +86,7 @@ def test_start_reuses_a_localcloud_already_listening_on_the_port(tmp_path):
 
 
 def test_start_refuses_a_port_held_by_a_localcloud_of_another_data_dir(tmp_path):
-    port = _free_port()
+    port = free_port()
     with standalone(port, tmp_path / "one"), pytest.raises(localcloud.LocalCloudError, match="data directory"):
         localcloud.start(port=port, data_dir=tmp_path / "two")
 
@@ -110,7 +105,7 @@ def test_state_files_are_private(cloud):
 
 
 def test_standalone_prints_urls_and_env_gives_a_working_environment(tmp_path):
-    port, data_dir, printed = _free_port(), tmp_path / "cli", []
+    port, data_dir, printed = free_port(), tmp_path / "cli", []
     with standalone(port, data_dir, printed) as process:
         exports = _env_exports(port, data_dir)
         assert exports["AGENT_IDENTITY_CONTROL_ENDPOINT"] == f"http://127.0.0.1:{port}"
@@ -135,7 +130,7 @@ def test_resources_and_keys_survive_a_restart(tmp_path):
     from alibabacloud_ram20150501.client import Client as RamClient
     from alibabacloud_tea_openapi.models import Config
 
-    port, data_dir = _free_port(), tmp_path / "persist"
+    port, data_dir = free_port(), tmp_path / "persist"
     document = '{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:GetObject","Resource":"*"}]}'
     with standalone(port, data_dir):
         exports = _env_exports(port, data_dir)

@@ -26,7 +26,8 @@ import pytest
 
 from bench.environment import stop_process
 from tests.conftest import repo_root
-from tests.e2e.conftest import _FOREIGN, _PROXIES, _wait_until_healthy, free_port
+from tests.e2e.conftest import _FOREIGN, _PROXIES, _wait_until_healthy
+from tests.support import free_port
 
 __all__ = ["NGINX_TEMPLATE", "Replica", "ReplicaSet", "render_nginx_conf", "replica_set"]
 

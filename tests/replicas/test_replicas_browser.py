@@ -37,7 +37,7 @@ _REPLICA_CAPTION = re.compile(r"^Replica ([A-Z]) · state in (\w+)$")  # no name
 
 # The browser tests' fixtures (Chromium, failing without it; per-user contexts); tests/e2e/conftest.py's screenshot
 # hook covers its own folder only, so this test saves its evidence itself (keep_evidence).
-browser = e2e.browser
+chromium = e2e.chromium
 browsing = e2e.browsing
 
 

@@ -1,12 +1,10 @@
 """Helpers for the security suite's consent, redirect and least-privilege tests: start, approve and inspect consents
-through the real broker, localcloud's real pages and the app's real `/callback` route (the `App` of the broker
-tests); serve routes over real HTTP; and record what a service receives, with a reverse proxy in front of it."""
+through the real broker, localcloud's real pages and the app's real `/callback` route (the `BrokerApp` of the
+broker tests); serve routes over real HTTP; and record what a service receives, with a reverse proxy in front of it."""
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,7 +12,6 @@ from urllib.parse import unquote
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -23,62 +20,50 @@ from starlette.routing import BaseRoute, Route
 
 from identity.broker import ConsentRequired, PendingConsent
 from identity.users import SignedInUser
-from tests.identity.test_broker import MCP, App, authorize
-from tests.localcloud.browser import Browser
+from lab.browser import Browser
+from tests.identity.broker.test_broker import MCP, BrokerApp, authorize
+from tests.support import served
 from tools.documents import DINGTALK_SCOPES
 
-__all__ = ["DINGTALK", "MCP", "Recorded", "RecordingProxy", "approve", "calls_since", "refusals", "served",
-           "start_consent"]
+__all__ = ["DINGTALK", "MCP", "Recorded", "RecordingProxy", "approve", "calls_since", "refusals",
+           "served_routes", "start_consent"]
 
 DINGTALK = ("test-provider-for-dingtalk", DINGTALK_SCOPES)
 
 
-def start_consent(app: App, user: SignedInUser, need: tuple[str, tuple[str, ...]] = MCP) -> PendingConsent:
+def start_consent(broker_app: BrokerApp, user: SignedInUser, need: tuple[str, tuple[str, ...]] = MCP) -> PendingConsent:
     """The pending consent the broker records when `user` first needs this OAuth2 credential."""
     with pytest.raises(ConsentRequired) as raised:
-        app.broker.oauth2_token(user, *need)
+        broker_app.broker.oauth2_token(user, *need)
     return raised.value.consent
 
 
-def approve(app: App, browser: Browser, consent: PendingConsent, username: str) -> str:
+def approve(broker_app: BrokerApp, browser: Browser, consent: PendingConsent, username: str) -> str:
     """`username` presses Authorize in `browser` (the app's route binds the consent to it, if `username` owns it)
     and approves at the provider: the return URL (not yet requested), carrying `state` and `session_uri`."""
-    start = authorize(app, browser, consent.state)
+    start = authorize(broker_app, browser, consent.state)
     if not start.is_redirect:  # the app refused: this user reaches the provider only with the raw link
         start = browser.get(consent.authorization_url)
-    return browser.sign_in_and_decide(start, username, "demo", "approve", f"{app.url}/callback")
+    return browser.sign_in_and_decide(start, username, "demo", "approve", f"{broker_app.url}/callback")
 
 
-def refusals(app: App, username: str) -> list[str]:
+def refusals(broker_app: BrokerApp, username: str) -> list[str]:
     """The refused consent returns in this user's activity log, newest first."""
-    return [a.detail for a in app.broker.log.of(app.users[username].key) if a.outcome == "refused"]
+    return [a.detail for a in broker_app.broker.log.of(broker_app.users[username].key) if a.outcome == "refused"]
 
 
-def calls_since(app: App, before: dict[str, int]) -> dict[str, int]:
+def calls_since(broker_app: BrokerApp, before: dict[str, int]) -> dict[str, int]:
     """The RPC actions localcloud answered since `before` (a `request_counts()` snapshot)."""
-    after = app.cloud.request_counts()
+    after = broker_app.cloud.request_counts()
     return {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
 
 
 @contextmanager
-def served(routes: list[BaseRoute]) -> Iterator[str]:
-    """`routes` served by uvicorn on a free 127.0.0.1 port, as the app serves them; yields the base URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(Starlette(routes=routes), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off", timeout_graceful_shutdown=2))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            if not thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.01)
+def served_routes(routes: list[BaseRoute]) -> Iterator[str]:
+    """`routes` served by uvicorn on a free 127.0.0.1 port (tests.support.served), as the app serves them; yields
+    the base URL. A streamed answer still open at the end gets two seconds to finish."""
+    with served(Starlette(routes=routes), timeout_graceful_shutdown=2) as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @dataclass(frozen=True)

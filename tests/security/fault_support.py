@@ -25,13 +25,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 
 import localcloud
 from identity import provision
 from tests.conftest import repo_root
-from tests.support import local_app_env
+from tests.support import local_app_env, served
 from ui.runtime import AppRuntime, get_runtime
 from web.routes import http_routes
 
@@ -39,13 +38,6 @@ T = TypeVar("T")
 
 START_SECONDS = 30.0     # a localcloud process gets this long to answer its health check
 HANG_SECONDS = 60.0      # a stalling server gives up after this, so no thread outlives the test run by much
-
-
-def free_port() -> int:
-    """A port nothing listens on (closed again at once: connecting to it is refused)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def bounded(call: Callable[[], T], seconds: float, what: str) -> T:
@@ -237,22 +229,8 @@ def alibaba_error(code: str, message: str, status: int = 400) -> Reply:
 def app_routes() -> Iterator[str]:
     """The app's HTTP routes (sign-in and consent return), wired to the process's runtime exactly as app.py wires
     them, served by uvicorn on 127.0.0.1; yields their base URL."""
-    routes = http_routes()
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(Starlette(routes=routes), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, name="app-routes", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + START_SECONDS
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise AssertionError("the app's routes did not start")
-        time.sleep(0.01)
-    try:
+    with served(Starlette(routes=http_routes()), START_SECONDS) as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def files_holding(roots: Iterable[Path], secrets: Mapping[str, str]) -> dict[str, list[str]]:

@@ -27,7 +27,7 @@ from agent import (
     ToolFinished,
     TurnContext,
     TurnDone,
-    TurnError,
+    TurnFailed,
     recorded,
     run_turn,
 )
@@ -39,14 +39,14 @@ from identity.errors import ProvisioningError
 from identity.settings import Settings, load_settings
 from tests.agent import conftest as agent_fixtures
 from tests.agent.conftest import (
-    World,
+    AgentWorld,
     decide,
     provisioned_world,
     run,
     turn,
 )
 from tests.app.test_credentials_page import sign_in as app_sign_in
-from tests.identity.test_provision import _leftovers
+from tests.identity.provision.test_engine import _leftovers
 from tests.security.fault_support import (
     DROP,
     HANG,
@@ -58,9 +58,9 @@ from tests.security.fault_support import (
     alibaba_error,
     bounded,
     forward,
-    free_port,
     provisioned_app,
 )
+from tests.support import free_port
 from tools.documents import DINGTALK_SCOPES
 from tools.services import MCP_SCOPES
 from ui.chat_view import notice_of
@@ -73,7 +73,7 @@ TURN_BOUND = 90.0  # generous: a turn that is not over by then hangs
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+def agent_world(tmp_path_factory: pytest.TempPathFactory) -> AgentWorld:
     """A provisioned in-process localcloud (its DashScope stand-in is the model) and alice signed in."""
     directory = tmp_path_factory.mktemp("faults")
     return provisioned_world(localcloud.start(port=0, data_dir=directory / "localcloud"), directory, ("alice",))
@@ -94,17 +94,17 @@ def _done(events: list[Any]) -> TurnDone:
     return events[-1]
 
 
-def _approving(world: World, broker: CredentialBroker, pool: ThreadPoolExecutor) -> Any:
-    return lambda event: pool.submit(decide, world, broker, event)
+def _approving(agent_world: AgentWorld, broker: CredentialBroker, pool: ThreadPoolExecutor) -> Any:
+    return lambda event: pool.submit(decide, agent_world, broker, event)
 
 
-def _approved_turn(world: World, broker: CredentialBroker, pool: ThreadPoolExecutor, text: str,
+def _approved_turn(agent_world: AgentWorld, broker: CredentialBroker, pool: ThreadPoolExecutor, text: str,
                    events: Iterable[Any] | None = None) -> list[Any]:
     """A turn (`events`, else a new one for `text`) whose consents the user approves from another thread, as their
     browser would."""
     def whole() -> list[Any]:
-        seen, futures = run(events if events is not None else turn(world, broker, text),
-                            _approving(world, broker, pool))
+        seen, futures = run(events if events is not None else turn(agent_world, broker, text),
+                            _approving(agent_world, broker, pool))
         for future in futures:
             future.result(timeout=60)
         return seen
@@ -113,7 +113,7 @@ def _approved_turn(world: World, broker: CredentialBroker, pool: ThreadPoolExecu
 
 # -- localcloud killed mid-chat, then restarted on the same port and data directory ---------------------------------
 @pytest.fixture
-def crashable(tmp_path: Path) -> Iterator[tuple[LocalCloudProcess, World]]:
+def crashable(tmp_path: Path) -> Iterator[tuple[LocalCloudProcess, AgentWorld]]:
     """A provisioned localcloud in a process of its own, the app's settings pointed at it, alice signed in."""
     process = LocalCloudProcess(free_port(), tmp_path / "localcloud", tmp_path / "localcloud.log")
     process.start()
@@ -136,60 +136,61 @@ def _crashing_after_first_tool(process: LocalCloudProcess, events: Iterator[Any]
 
 
 def test_localcloud_killed_mid_chat_loses_nothing_and_the_chat_goes_on_after_a_retry(crashable, approver):
-    process, world = crashable
-    alice, broker = world.alice, CredentialBroker(world.clients, world.settings)
-    _approved_turn(world, broker, approver, "What time is it in Shanghai?")  # the MCP token is in the vault now
+    process, agent_world = crashable
+    alice, broker = agent_world.alice, CredentialBroker(agent_world.clients, agent_world.settings)
+    _approved_turn(agent_world, broker, approver, "What time is it in Shanghai?")  # the MCP token is in the vault now
     with pytest.raises(ConsentRequired) as started:  # a DingTalk consent is open when localcloud dies
-        broker.oauth2_token(alice, world.settings.dingtalk_oauth_provider_name, DINGTALK_SCOPES)
-    store = ChatStore.in_directory(world.directory / ".appstate")
+        broker.oauth2_token(alice, agent_world.settings.dingtalk_oauth_provider_name, DINGTALK_SCOPES)
+    store = ChatStore.in_directory(agent_world.directory / ".appstate")
     chat = store.create_chat(alice.key)
 
     crashed = bounded(lambda: _crashing_after_first_tool(
-        process, recorded(store, alice.key, chat.id, turn(world, broker, TWO_TOOLS))), TURN_BOUND, "the crashed turn")
+        process, recorded(store, alice.key, chat.id, turn(agent_world, broker, TWO_TOOLS))), TURN_BOUND,
+        "the crashed turn")
 
     # The moment of failure: the second tool and the model say what went wrong, in words, and the turn ends.
     schedule, weather = _of(crashed, ToolFinished)
     assert schedule.ok and not weather.ok
     assert "did not get an answer (connection refused)" in weather.summary
-    [error] = _of(crashed, TurnError)
-    assert error.code == "ConnectionError" and f"DashScope at {world.cloud.url}/api/v1 could not be reached" in \
+    [error] = _of(crashed, TurnFailed)
+    assert error.code == "ConnectionError" and f"DashScope at {agent_world.cloud.url}/api/v1 could not be reached" in \
         error.message
     assert notice_of(error).text.startswith("The model failed: `ConnectionError` DashScope at")
     assert _done(crashed).ok is False
     # Asking again while localcloud is still down: the same plain error, not an exception out of the turn.
-    down = bounded(lambda: list(turn(world, broker, TWO_TOOLS)), TURN_BOUND, "a turn while localcloud is down")
-    assert [e.code for e in _of(down, TurnError)] == ["ConnectionError"] and _done(down).ok is False
+    down = bounded(lambda: list(turn(agent_world, broker, TWO_TOOLS)), TURN_BOUND, "a turn while localcloud is down")
+    assert [e.code for e in _of(down, TurnFailed)] == ["ConnectionError"] and _done(down).ok is False
 
     process.start()  # same port, same data directory
     retried = bounded(lambda: list(recorded(store, alice.key, chat.id, turn(
-        world, broker, TWO_TOOLS, store.history(alice.key, chat.id)))), TURN_BOUND, "the retried turn")
+        agent_world, broker, TWO_TOOLS, store.history(alice.key, chat.id)))), TURN_BOUND, "the retried turn")
 
     assert [(f.tool, f.ok) for f in _of(retried, ToolFinished)] == [("get_schedule", True), ("weather_search", True)]
     assert _done(retried).ok and "30 degrees and sunny" in _done(retried).text
     # The STS keys and workload token cached before the crash were accepted by the restarted localcloud.
-    calls = world.cloud.request_counts()
+    calls = agent_world.cloud.request_counts()
     assert "AssumeRoleForWorkloadIdentity" not in calls and "GetWorkloadAccessTokenForJWT" not in calls
     # The consent started before the crash completes after it.
-    decide(world, broker, started.value.consent)
-    assert broker.oauth2_token(alice, world.settings.dingtalk_oauth_provider_name, DINGTALK_SCOPES).value
+    decide(agent_world, broker, started.value.consent)
+    assert broker.oauth2_token(alice, agent_world.settings.dingtalk_oauth_provider_name, DINGTALK_SCOPES).value
     # The vault kept the MCP token: a broker with nothing cached gets it without asking the user again.
-    fresh = CredentialBroker(world.clients, world.settings)
-    assert fresh.held_oauth2_token(alice, world.settings.mcp_oauth_provider_name, MCP_SCOPES) is not None
+    fresh = CredentialBroker(agent_world.clients, agent_world.settings)
+    assert fresh.held_oauth2_token(alice, agent_world.settings.mcp_oauth_provider_name, MCP_SCOPES) is not None
     assert fresh.consents.of(alice.key) == []
     # Every provisioned resource is still there, and the chat holds both turns.
-    assert {report.status for report in provision.plan(world.clients, world.settings)} == {"keep"}
+    assert {report.status for report in provision.plan(agent_world.clients, agent_world.settings)} == {"keep"}
     asked = [m["content"] for m in store.messages(alice.key, chat.id) if m["role"] == "user"]
     assert asked == [TWO_TOOLS, TWO_TOOLS]
     store.close()
 
 
 # -- DashScope failing or stalling -----------------------------------------------------------------------------------
-def _model_target(world: World, monkeypatch: pytest.MonkeyPatch, base_url: str) -> CloudTarget:
+def _model_target(agent_world: AgentWorld, monkeypatch: pytest.MonkeyPatch, base_url: str) -> CloudTarget:
     """The app's target as `python -m localcloud env` sets it up, with DASHSCOPE_HTTP_BASE_URL at `base_url`."""
     monkeypatch.setenv("DASHSCOPE_HTTP_BASE_URL", base_url)
-    environ = {**world.cloud.env(), "CONFIG_JSON": str(world.settings.config_json)}
+    environ = {**agent_world.cloud.env(), "CONFIG_JSON": str(agent_world.settings.config_json)}
     environ.pop("DASHSCOPE_HTTP_BASE_URL")
-    target = connect(load_settings(environ, config_file=world.directory / "config.yml"))
+    target = connect(load_settings(environ, config_file=agent_world.directory / "config.yml"))
     assert target.dashscope_base_url == base_url
     return target
 
@@ -199,10 +200,10 @@ def _dashscope_error(status: int, code: str, message: str) -> Reply:
     return Reply(status, body.encode(), {"Content-Type": "application/json"})
 
 
-def _model_turn(world: World, target: CloudTarget, text: str, **model: Any) -> list[Any]:
-    broker = CredentialBroker(world.clients, world.settings)
-    config = ModelConfig.of(world.settings, target, **model)
-    context = TurnContext.of(world.alice, broker, target, model=config)
+def _model_turn(agent_world: AgentWorld, target: CloudTarget, text: str, **model: Any) -> list[Any]:
+    broker = CredentialBroker(agent_world.clients, agent_world.settings)
+    config = ModelConfig.of(agent_world.settings, target, **model)
+    context = TurnContext.of(agent_world.alice, broker, target, model=config)
     return bounded(lambda: list(run_turn(context, [], text)), TURN_BOUND, "the turn with a failing model")
 
 
@@ -210,49 +211,50 @@ def _model_turn(world: World, target: CloudTarget, text: str, **model: Any) -> l
     (500, "InternalError", 3), (503, "ServiceUnavailable", 3), (429, "Throttling.RateQuota", 3),
     (400, "InvalidParameter", 1),
 ], ids=["500", "503", "429", "400-not-retried"])
-def test_a_failing_model_is_retried_a_bounded_number_of_times_then_the_chat_says_why(world, monkeypatch, status,
-                                                                                      code, attempts):
+def test_a_failing_model_is_retried_a_bounded_number_of_times_then_the_chat_says_why(agent_world, monkeypatch, status,
+                                                                                     code, attempts):
     with FaultServer(lambda _request: _dashscope_error(status, code, "scripted failure")) as dashscope:
-        target = _model_target(world, monkeypatch, f"{dashscope.url}/api/v1")
-        events = _model_turn(world, target, "What's the weather in Beijing?")
+        target = _model_target(agent_world, monkeypatch, f"{dashscope.url}/api/v1")
+        events = _model_turn(agent_world, target, "What's the weather in Beijing?")
     assert dashscope.count(GENERATION) == attempts  # 3 tries for what may pass, 1 for a bad request
-    [error] = _of(events, TurnError)
+    [error] = _of(events, TurnFailed)
     assert (error.code, error.message) == (code, "scripted failure")
     assert notice_of(error).text == f"The model failed: `{code}` scripted failure"
     assert _done(events).ok is False and not _of(events, ToolFinished)
 
 
-def test_a_model_that_stalls_past_the_client_timeout_is_given_up_after_three_tries(world, monkeypatch):
+def test_a_model_that_stalls_past_the_client_timeout_is_given_up_after_three_tries(agent_world, monkeypatch):
     with FaultServer(lambda _request: HANG) as dashscope:
-        target = _model_target(world, monkeypatch, f"{dashscope.url}/api/v1")
-        events = _model_turn(world, target, "What's the weather in Beijing?", timeout=1)
+        target = _model_target(agent_world, monkeypatch, f"{dashscope.url}/api/v1")
+        events = _model_turn(agent_world, target, "What's the weather in Beijing?", timeout=1)
     assert dashscope.count(GENERATION) == 3
-    [error] = _of(events, TurnError)
+    [error] = _of(events, TurnFailed)
     assert (error.code, error.message) == ("RequestTimeOut", "DashScope did not answer within 1 s")
     assert _done(events).ok is False
 
 
-def test_a_model_that_recovers_after_two_503s_answers_the_turn(world, monkeypatch):
+def test_a_model_that_recovers_after_two_503s_answers_the_turn(agent_world, monkeypatch):
     def flaky(request: Received) -> Reply:
         failures = 2
         if len(dashscope.received) <= failures:
             return _dashscope_error(503, "ServiceUnavailable", "try again")
-        return forward(world.cloud.url, request)  # then the real (local) model answers
+        return forward(agent_world.cloud.url, request)  # then the real (local) model answers
 
     with FaultServer(flaky) as dashscope:
-        target = _model_target(world, monkeypatch, f"{dashscope.url}/api/v1")
-        events = _model_turn(world, target, "What's the weather in Beijing?")
-    assert not _of(events, TurnError) and _done(events).ok and "30 degrees and sunny" in _done(events).text
+        target = _model_target(agent_world, monkeypatch, f"{dashscope.url}/api/v1")
+        events = _model_turn(agent_world, target, "What's the weather in Beijing?")
+    assert not _of(events, TurnFailed) and _done(events).ok and "30 degrees and sunny" in _done(events).text
     assert dashscope.count(GENERATION) == 4  # round one took three tries, round two one
 
 
 # -- the MCP server down ---------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def mcp_approved(world: World) -> World:
+def mcp_approved(agent_world: AgentWorld) -> AgentWorld:
     """alice has approved the MCP server once, so every turn starts by connecting to it."""
     with ThreadPoolExecutor(max_workers=1) as pool:
-        _approved_turn(world, CredentialBroker(world.clients, world.settings), pool, "What time is it in Shanghai?")
-    return world
+        _approved_turn(agent_world, CredentialBroker(agent_world.clients, agent_world.settings), pool,
+                       "What time is it in Shanghai?")
+    return agent_world
 
 
 @pytest.mark.parametrize("failure", ["refused", "hangs"])
@@ -328,8 +330,8 @@ def test_an_app_restart_brings_back_sign_ins_and_chats_and_refetches_credentials
     before = provisioned
     alice, alice_session = app_sign_in(before, "alice")
     bob, bob_session = app_sign_in(before, "bob")
-    chat_world = World(before.target.local, before.settings, before.target, before.clients, {"alice": alice},
-                       before.settings.config_json.parent)
+    chat_world = AgentWorld(before.target.local, before.settings, before.target, before.clients, {"alice": alice},
+                            before.settings.config_json.parent)
     store = ChatStore.in_directory(app_state_dir(before.settings))
     chat = store.create_chat(alice.key)
     first = "What time is it in Shanghai?"

@@ -42,6 +42,7 @@ from hypothesis import strategies as st
 from starlette.routing import Mount, Route
 
 import localcloud
+from lab.browser import Browser, forms, pkce_pair
 from localcloud.app import CONTROL_TOKEN_HEADER, build_app
 from localcloud.hosts import is_loopback_host
 from localcloud.resources import DEMO_DOCUMENT_ID
@@ -52,11 +53,10 @@ from localcloud.services.agentidentity.oauth2_providers import VENDORS
 from localcloud.store import open_store
 from localcloud.urls import LocalUrls
 from tests.conftest import tea_config
-from tests.localcloud.browser import Browser, forms, pkce_pair
 from tests.localcloud.resource_credentials import (
     DINGTALK_PROVIDER,
+    CloudWorld,
     StsKeys,
-    World,
     api_key,
     dingtalk_user_token,
     inbound_tokens,
@@ -122,36 +122,36 @@ class Credentials:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+def cloud_world(tmp_path_factory: pytest.TempPathFactory) -> CloudWorld:
     """A localcloud of this module's own (fuzzing leaves junk resources behind), provisioned like the sample."""
     return start_world(tmp_path_factory.mktemp("fuzz-world"))
 
 
 @pytest.fixture(scope="module")
-def creds(world: World) -> Credentials:
+def creds(cloud_world: CloudWorld) -> Credentials:
     browsers = [Browser(), Browser()]
     try:
-        inbound = inbound_tokens(world, browsers[0], "alice")
+        inbound = inbound_tokens(cloud_world, browsers[0], "alice")
         id_token = inbound["id_token"]
-        mcp = mcp_token(world, browsers[0], id_token, "alice")
-        dingtalk = dingtalk_user_token(world, browsers[1], id_token, "alice")
+        mcp = mcp_token(cloud_world, browsers[0], id_token, "alice")
+        dingtalk = dingtalk_user_token(cloud_world, browsers[1], id_token, "alice")
     finally:
         for browser in browsers:
             browser.close()
-    client = data_client(world.cloud)
-    user_wat = user_workload_token(world, "alice")
+    client = data_client(cloud_world.cloud)
+    user_wat = user_workload_token(cloud_world, "alice")
     app_wat = client.get_workload_access_token(data.GetWorkloadAccessTokenRequest(
-        workload_identity_name=world.sample.workload)).body.workload_access_token
+        workload_identity_name=cloud_world.sample.workload)).body.workload_access_token
     # A consent session left IN_PROGRESS: ForceAuthentication starts one although the vault holds a token.
     started = client.get_resource_oauth2_token(data.GetResourceOAuth2TokenRequest(
-        resource_credential_provider_name=world.sample.oauth_provider, scopes=["/acs/mcp-server"],
+        resource_credential_provider_name=cloud_world.sample.oauth_provider, scopes=["/acs/mcp-server"],
         oauth2_flow="USER_FEDERATION", workload_access_token=user_wat, resource_oauth2_return_url=RETURN_URL,
         force_authentication=True)).body
-    secret = ImsClient(tea_config(world.cloud)).create_app_secret(ims.CreateAppSecretRequest(
-        app_id=world.sample.inbound_app_id)).body.app_secret
+    secret = ImsClient(tea_config(cloud_world.cloud)).create_app_secret(ims.CreateAppSecretRequest(
+        app_id=cloud_world.sample.inbound_app_id)).body.app_secret
     return Credentials(id_token, inbound, user_wat, app_wat, started.session_uri, secret.app_secret_id,
-                       secret.app_secret_value, api_key(world), sts_keys(world, "alice"), mcp, dingtalk,
-                       world.subjects["alice"])
+                       secret.app_secret_value, api_key(cloud_world), sts_keys(cloud_world, "alice"), mcp, dingtalk,
+                       cloud_world.subjects["alice"])
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -221,9 +221,9 @@ ACTIONS: list[tuple[Service, str]] = sorted(((s, a) for s in all_services() for 
 POOL = sorted({name for service, action in ACTIONS for name in _own_names(service.actions[action])})
 
 
-def _valid_values(world: World, creds: Credentials) -> dict[str, list[str]]:
+def _valid_values(cloud_world: CloudWorld, creds: Credentials) -> dict[str, list[str]]:
     """For each parameter name, values that are right in this world: the baseline fuzzed values replace."""
-    cloud, sample = world.cloud, world.sample
+    cloud, sample = cloud_world.cloud, cloud_world.sample
     role_arn = f"acs:ram::{cloud.account_id}:role/{sample.role_name.lower()}"
     included = {"IncludedOAuth2ProviderConfig": {"ClientId": sample.mcp_app_id}}
     custom = {"CustomOAuth2ProviderConfig": {"ClientId": "c", "ClientSecret": "s", "OAuth2Discovery": {
@@ -399,11 +399,11 @@ def front_requests(draw: st.DrawFn, cloud: localcloud.LocalCloud, sts: StsKeys) 
 _TAMPERED = ("", "é" * 64, "日本語", "x" * 8000, "0" * 63 + "g")
 
 
-def test_rpc_front_refuses_every_part_of_a_signed_request_changed_after_signing(world: World,
-                                                                              creds: Credentials) -> None:
+def test_rpc_front_refuses_every_part_of_a_signed_request_changed_after_signing(cloud_world: CloudWorld,
+                                                                                creds: Credentials) -> None:
     """Each signed header (ACS3) and each signature field (v2), in turn, replaced after signing, for the root key
     and an STS key: an authentication error, never a server error."""
-    cloud, service = world.cloud, next(s for s, a in ACTIONS if a == "GetCallerIdentity")
+    cloud, service = cloud_world.cloud, next(s for s, a in ACTIONS if a == "GetCallerIdentity")
     with TALLY.timed("rpc-front"), _http() as http:
         for key in (None, creds.sts):
             for name in _SIGNED_HEADERS:
@@ -421,8 +421,9 @@ def test_rpc_front_refuses_every_part_of_a_signed_request_changed_after_signing(
                     check_acs_error(http.post(f"{cloud.url}/", params=query), signed=False)
 
 
-def test_rpc_front_answers_malformed_requests_with_an_alibaba_error(world: World, creds: Credentials) -> None:
-    cloud = world.cloud
+def test_rpc_front_answers_malformed_requests_with_an_alibaba_error(cloud_world: CloudWorld,
+                                                                    creds: Credentials) -> None:
+    cloud = cloud_world.cloud
 
     @fuzz_settings(max_examples=60)
     @given(request=front_requests(cloud, creds.sts))
@@ -529,9 +530,10 @@ def send(http: BoundedClient, method: str, base: str, raw_path: str, query: list
     return http.request(method, url, headers=headers, content=body if method not in ("GET", "HEAD") else None)
 
 
-def test_every_route_answers_random_requests_without_a_server_error(world: World, routes: list[RouteSpec]) -> None:
+def test_every_route_answers_random_requests_without_a_server_error(cloud_world: CloudWorld,
+                                                                    routes: list[RouteSpec]) -> None:
     """A catch-all for routes with no deep fuzz below (and new ones): junk path, query, headers and body."""
-    cloud = world.cloud
+    cloud = cloud_world.cloud
     assert len(routes) >= 20, routes  # RPC, control, OIDC, consent, MCP, services, DashScope, OSS
 
     @fuzz_settings(max_examples=120)
@@ -564,8 +566,8 @@ class SignInWorld:
 
 
 @pytest.fixture(scope="module")
-def sign_in_world(world: World, creds: Credentials) -> SignInWorld:
-    cloud, sample, browser = world.cloud, world.sample, Browser()
+def sign_in_world(cloud_world: CloudWorld, creds: Credentials) -> SignInWorld:
+    cloud, sample, browser = cloud_world.cloud, cloud_world.sample, Browser()
     verifier, challenge = pkce_pair()
     query = {"client_id": sample.inbound_app_id, "redirect_uri": INBOUND_REDIRECT, "response_type": "code",
              "scope": "openid profile aliuid", "state": "s", "nonce": "n", "code_challenge": challenge,
@@ -630,10 +632,11 @@ def check_sign_in_answer(response: httpx.Response, browser_page: bool) -> None:
                                                                                          response.text[:300])
 
 
-def test_sign_in_server_answers_bad_requests_with_oauth_errors_or_error_pages(world: World, creds: Credentials,
+def test_sign_in_server_answers_bad_requests_with_oauth_errors_or_error_pages(cloud_world: CloudWorld,
+                                                                              creds: Credentials,
                                                                               routes: list[RouteSpec],
                                                                               sign_in_world: SignInWorld) -> None:
-    cloud, valid = world.cloud, sign_in_world.valid
+    cloud, valid = cloud_world.cloud, sign_in_world.valid
     endpoints = [(spec.template, method) for spec in routes if spec.template.startswith("/oauth/{realm}")
                  for method in spec.methods if method != "HEAD"]
     assert len(endpoints) >= 10, endpoints
@@ -696,8 +699,8 @@ def check_oss_error(status: int, code: str, request_id: str) -> None:
     assert code and request_id, (status, code, request_id)
 
 
-def test_oss_answers_signed_bad_requests_with_oss_errors(world: World) -> None:
-    cloud = world.cloud
+def test_oss_answers_signed_bad_requests_with_oss_errors(cloud_world: CloudWorld) -> None:
+    cloud = cloud_world.cloud
     bucket = oss2.Bucket(oss2.Auth(cloud.access_key_id, cloud.access_key_secret), cloud.url, OSS_BUCKET,
                          connect_timeout=30)
 
@@ -764,8 +767,8 @@ def fit_query_dict(params: dict[str, str]) -> dict[str, str]:
     return dict(fit_query(list(params.items())))
 
 
-def test_oss_answers_unsigned_and_forged_requests_with_oss_errors(world: World) -> None:
-    cloud = world.cloud
+def test_oss_answers_unsigned_and_forged_requests_with_oss_errors(cloud_world: CloudWorld) -> None:
+    cloud = cloud_world.cloud
     buckets = st.one_of(st.just(OSS_BUCKET), st.from_regex(r"[a-z0-9][a-z0-9-]{1,20}[a-z0-9]", fullmatch=True).filter(
         lambda name: name not in ("oauth", "oauth2", "mcp", "svc")))
 
@@ -841,8 +844,9 @@ def check_mcp_answer(response: httpx.Response) -> None:
         assert (isinstance(body, dict) and body.get("error")) or (body is None and response.text.strip()), seen
 
 
-def test_mcp_server_answers_bad_messages_with_json_rpc_or_oauth_errors(world: World, creds: Credentials) -> None:
-    cloud = world.cloud
+def test_mcp_server_answers_bad_messages_with_json_rpc_or_oauth_errors(cloud_world: CloudWorld,
+                                                                       creds: Credentials) -> None:
+    cloud = cloud_world.cloud
     tokens = [creds.mcp_token, creds.mcp_token, creds.inbound["access_token"], creds.dingtalk_token]
 
     @fuzz_settings(max_examples=80)
@@ -880,9 +884,9 @@ DINGTALK_ERROR = ("requestid", "code", "message")
 DASHSCOPE_ERROR = ("request_id", "code", "message")
 
 
-def test_resource_services_answer_bad_requests_in_their_services_error_shapes(world: World,
+def test_resource_services_answer_bad_requests_in_their_services_error_shapes(cloud_world: CloudWorld,
                                                                               creds: Credentials) -> None:
-    cloud, services = world.cloud, world.cloud.env()["LOCALCLOUD_SERVICES_URL"]
+    cloud, services = cloud_world.cloud, cloud_world.cloud.env()["LOCALCLOUD_SERVICES_URL"]
     documents = "/v2.0/doc/me/suites/documents"
     usual = st.sampled_from(["Hangzhou", "UTC", "Asia/Shanghai", "2026-01-02"])
     values = st.one_of(scalars(), st.just(DEMO_DOCUMENT_ID), padded(usual),
@@ -989,8 +993,8 @@ def generation_requests() -> st.SearchStrategy[Any]:
     return st.one_of(mutated(body, junk, most=1), mutated(body, junk, most=2), mutated(body, junk, most=3), junk)
 
 
-def test_dashscope_answers_bad_generation_requests_with_its_error_document(world: World) -> None:
-    cloud = world.cloud
+def test_dashscope_answers_bad_generation_requests_with_its_error_document(cloud_world: CloudWorld) -> None:
+    cloud = cloud_world.cloud
     url = f"{cloud.url}/api/v1/services/aigc/text-generation/generation"
 
     @fuzz_settings(max_examples=80)
@@ -1026,11 +1030,11 @@ def _permission_document() -> dict[str, Any]:
         {"Effect": "Deny", "Action": "agentidentity:Delete*", "Resource": "*"}]}
 
 
-def test_policies_with_bad_fields_are_refused_or_stay_usable(world: World) -> None:
+def test_policies_with_bad_fields_are_refused_or_stay_usable(cloud_world: CloudWorld) -> None:
     """Role trust policies and permission policies, right but for a field or two: CreateRole/CreatePolicy refuse
     them (MalformedPolicyDocument), or every later call that evaluates them (AssumeRole, a call by the role) answers
     without a server error."""
-    cloud, names = world.cloud, iter(range(10**6))
+    cloud, names = cloud_world.cloud, iter(range(10**6))
     trusting = f"fuzz-policy-holder-{uuid.uuid4().hex[:8]}"
     check_acs_error(rpc(cloud, "CreateRole", {"RoleName": trusting, "AssumeRolePolicyDocument": json.dumps(
         {**_trust_document(cloud.account_id), "Statement": [{**_trust_document(cloud.account_id)["Statement"][0],
@@ -1092,9 +1096,9 @@ def _full_turn() -> dict[str, Any]:
                                      for name in ("weather_search", "get_schedule")]}}
 
 
-def test_dashscope_survives_every_single_field_type_confusion(world: World) -> None:
+def test_dashscope_survives_every_single_field_type_confusion(cloud_world: CloudWorld) -> None:
     """Each field of a full tool-calling request, in turn, replaced by a value of every other JSON type or removed."""
-    cloud = world.cloud
+    cloud = cloud_world.cloud
     url = f"{cloud.url}/api/v1/services/aigc/text-generation/generation"
     headers = {"authorization": f"Bearer {cloud.dashscope_api_key}", "content-type": "application/json"}
     with TALLY.timed("dashscope"), _http() as http:
@@ -1108,13 +1112,13 @@ def test_dashscope_survives_every_single_field_type_confusion(world: World) -> N
 
 # -- the data plane's browser routes: /oauth2/authorize and /oauth2/callback/<id> --------------------------------
 @pytest.fixture(scope="module")
-def consent_links(world: World, creds: Credentials) -> dict[str, list[str]]:
+def consent_links(cloud_world: CloudWorld, creds: Credentials) -> dict[str, list[str]]:
     """Fresh consent sessions: their authorization links (each works once) and the provider `state` of some that
     were opened (each good for one callback), so fuzzed requests reach past the lookups."""
-    client, links, states = data_client(world.cloud), [], []
+    client, links, states = data_client(cloud_world.cloud), [], []
     for _ in range(4):
         links.append(client.get_resource_oauth2_token(data.GetResourceOAuth2TokenRequest(
-            resource_credential_provider_name=world.sample.oauth_provider, scopes=["/acs/mcp-server"],
+            resource_credential_provider_name=cloud_world.sample.oauth_provider, scopes=["/acs/mcp-server"],
             oauth2_flow="USER_FEDERATION", workload_access_token=creds.user_wat,
             resource_oauth2_return_url=RETURN_URL, custom_state="fz", force_authentication=True)).body
                      .authorization_url)
@@ -1123,13 +1127,13 @@ def consent_links(world: World, creds: Credentials) -> dict[str, list[str]]:
             opened = http.get(link)
             assert opened.status_code == 302, opened.text
             states.append(parse_qs(urlsplit(opened.headers["location"]).query)["state"][0])
-    callback = next(spec for spec in _route_specs_cached(world) if spec.template.startswith("/oauth2/callback"))
+    callback = next(spec for spec in _route_specs_cached(cloud_world) if spec.template.startswith("/oauth2/callback"))
     return {"request_uri": [parse_qs(urlsplit(link).query)["request_uri"][0] for link in links[:2]],
             "state": states, "callback": [callback.template]}
 
 
-def _route_specs_cached(world: World) -> list[RouteSpec]:
-    return _route_specs(world.cloud.data_dir.parent / f"routes-{uuid.uuid4().hex[:6]}")
+def _route_specs_cached(cloud_world: CloudWorld) -> list[RouteSpec]:
+    return _route_specs(cloud_world.cloud.data_dir.parent / f"routes-{uuid.uuid4().hex[:6]}")
 
 
 def check_page(response: httpx.Response) -> None:
@@ -1142,9 +1146,9 @@ def check_page(response: httpx.Response) -> None:
             (response.status_code, response.text[:300])
 
 
-def test_consent_routes_answer_bad_links_and_callbacks_with_a_page(world: World, creds: Credentials,
+def test_consent_routes_answer_bad_links_and_callbacks_with_a_page(cloud_world: CloudWorld, creds: Credentials,
                                                                    consent_links: dict[str, list[str]]) -> None:
-    cloud = world.cloud
+    cloud = cloud_world.cloud
     callback_ids = st.one_of(st.just("fuzz"), segments(20))
 
     @fuzz_settings(max_examples=60)
@@ -1167,8 +1171,8 @@ def test_consent_routes_answer_bad_links_and_callbacks_with_a_page(world: World,
         run()
 
 
-def test_control_routes_refuse_without_the_control_token(world: World) -> None:
-    cloud = world.cloud
+def test_control_routes_refuse_without_the_control_token(cloud_world: CloudWorld) -> None:
+    cloud = cloud_world.cloud
 
     @fuzz_settings(max_examples=20)
     @given(route=st.sampled_from([("POST", "/_localcloud/reset"), ("GET", "/_localcloud/requests")]),
@@ -1186,9 +1190,9 @@ def test_control_routes_refuse_without_the_control_token(world: World) -> None:
 
 # -- the app's /lc proxy in front of this localcloud, with bytes no HTTP library would send ------------------------
 @pytest.fixture(scope="module")
-def proxy_port(world: World) -> Iterator[int]:
+def proxy_port(cloud_world: CloudWorld) -> Iterator[int]:
     """web/local_proxy.py's LocalCloudProxy, mounted at /lc as app.py mounts it, served by uvicorn on 127.0.0.1."""
-    with served_local_proxy(lambda: world.cloud.url) as port:
+    with served_local_proxy(lambda: cloud_world.cloud.url) as port:
         yield port
 
 
@@ -1241,9 +1245,9 @@ def test_app_proxy_answers_raw_requests_without_a_server_error(proxy_port: int) 
 
 # -- RPC: every action of every service (last: its Update and Delete cases change the provisioned world) ---------
 @pytest.mark.parametrize(("service", "action"), ACTIONS, ids=[f"{s.product}.{a}" for s, a in ACTIONS])
-def test_rpc_action_answers_bad_parameters_with_an_alibaba_error(world: World, creds: Credentials, service: Service,
-                                                                action: str) -> None:
-    cloud, own, valid = world.cloud, _own_names(service.actions[action]), _valid_values(world, creds)
+def test_rpc_action_answers_bad_parameters_with_an_alibaba_error(cloud_world: CloudWorld, creds: Credentials,
+                                                                 service: Service, action: str) -> None:
+    cloud, own, valid = cloud_world.cloud, _own_names(service.actions[action]), _valid_values(cloud_world, creds)
 
     @fuzz_settings(max_examples=15)
     @given(pairs=rpc_parameters(own, valid), where=st.data(), v2=st.sampled_from([False, False, False, True]))

@@ -50,10 +50,10 @@ from identity.cloud import connect
 from identity.errors import CloudError
 from identity.signin.sealing import new_secret, secret_hash
 from identity.users import SignedInUser
+from lab.browser import Browser, query_of
 from localcloud.oidc.users import USERS_ENV
-from tests.agent.conftest import World, app_settings, run, sign_in, turn
+from tests.agent.conftest import AgentWorld, app_settings, run, sign_in, turn
 from tests.conftest import repo_root
-from tests.localcloud.browser import Browser, query_of
 from tools.documents import DINGTALK_SCOPES
 from tools.services import MCP_SCOPES
 
@@ -108,7 +108,7 @@ class Session:
 @dataclass
 class Crowd:
     cloud: localcloud.LocalCloud
-    world: World
+    world: AgentWorld
     broker: CredentialBroker
     store: ChatStore
     sessions: dict[str, Session] = field(default_factory=dict)
@@ -136,7 +136,7 @@ def crowd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crowd]:
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:  # the sign-ins run in parallel too
             signed = dict(zip(USERS, pool.map(lambda name: sign_in(cloud, settings, name), USERS,
                                               timeout=SESSION_SECONDS), strict=True))
-        world = World(cloud, settings, clients.target, clients, signed, directory)
+        world = AgentWorld(cloud, settings, clients.target, clients, signed, directory)
         store = ChatStore.in_directory(directory / ".appstate")
         yield Crowd(cloud, world, CredentialBroker(clients, settings), store)
         store.close()

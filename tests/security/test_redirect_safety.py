@@ -27,15 +27,15 @@ from identity.errors import SettingsError
 from identity.settings import load_settings
 from identity.signin import LoginSessionStore, signin_routes
 from tests.conftest import tea_config
-from tests.identity import test_broker as broker_tests
-from tests.identity.test_broker import sign_in
+from tests.identity.broker import test_broker as broker_tests
+from tests.identity.broker.test_broker import sign_in
 from tests.localcloud.oidc.oidc_client import WEB_REDIRECT, Browser, create_apps
 from tests.localcloud.oidc.test_authorize_errors import assert_error_page
 from tests.localcloud.sample_setup import RETURN_URL, SampleSetup, data_client, prepare
-from tests.security.binding_support import served
+from tests.security.binding_support import served_routes
 
 # The broker tests' fixture, by reference: a provisioned localcloud and the app's real /callback over HTTP.
-app = broker_tests.app
+broker_app = broker_tests.broker_app
 EVIL = "evil.example"
 # Return URLs an attacker would try, each of which leads (or could lead) a browser away from the app.
 HOSTILE_URLS = ["//evil.example", "//evil.example/callback", "javascript:alert(document.cookie)",
@@ -162,7 +162,7 @@ def signin_app(tmp_path: Path) -> Iterator[str]:
     """The sign-in routes served over HTTP as the app serves them, with a real login session store."""
     store = LoginSessionStore.in_directory(tmp_path / ".appstate")
     try:
-        with served(signin_routes(lambda: store)) as url:
+        with served_routes(signin_routes(lambda: store)) as url:
             yield url
     finally:
         store.close()
@@ -190,18 +190,18 @@ def test_sign_in_routes_never_redirect_whatever_they_are_asked(signin_app, path,
 
 
 @pytest.mark.parametrize("signed_in", [False, True])
-def test_the_consent_return_route_never_redirects_and_links_only_to_the_app(app, signed_in):
-    _, browser = sign_in(app, "alice")
+def test_the_consent_return_route_never_redirects_and_links_only_to_the_app(broker_app, signed_in):
+    _, browser = sign_in(broker_app, "alice")
     client = browser.http if signed_in else httpx.Client(trust_env=False, timeout=10)
     query = "&".join(f"{name}=//{EVIL}" for name in _NEXT_NAMES)
     try:
-        response = client.get(f"{app.url}/callback?state=s&session_uri=u&{query}")
+        response = client.get(f"{broker_app.url}/callback?state=s&session_uri=u&{query}")
     finally:
         if not signed_in:
             client.close()
 
     assert response.status_code in (401, 404) and "location" not in response.headers
-    assert EVIL not in response.text and f"href='{app.url}'" in response.text
+    assert EVIL not in response.text and f"href='{broker_app.url}'" in response.text
 
 
 def _framing_and_referrer(response: httpx.Response) -> None:
@@ -215,5 +215,5 @@ def test_the_sign_in_landing_page_sends_no_referrer_and_refuses_framing(signin_a
     _framing_and_referrer(_get(f"{signin_app}/oauth2callback?code=c&state=s"))
 
 
-def test_the_consent_return_page_sends_no_referrer_and_refuses_framing(app):
-    _framing_and_referrer(_get(f"{app.url}/callback?state=s&session_uri=u"))
+def test_the_consent_return_page_sends_no_referrer_and_refuses_framing(broker_app):
+    _framing_and_referrer(_get(f"{broker_app.url}/callback?state=s&session_uri=u"))

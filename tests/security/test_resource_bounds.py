@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from agent import ChatStore, LimitReached, TurnDone, TurnError, recorded
+from agent import ChatStore, LimitReached, TurnDone, TurnFailed, recorded
 from agent.loop import MAX_PROMPT_CHARS
 from agent.memory import MAX_CHATS_PER_USER, MAX_ENTRIES_PER_CHAT
 from identity.broker import ConsentRequired
@@ -18,13 +18,13 @@ from identity.broker.consents import OPEN_PER_USER, TOO_MANY_OPEN
 from identity.signin import LoginSessionStore
 from identity.signin import sessions as login_sessions
 from tests.agent import conftest as agent_fixtures
-from tests.agent.conftest import World, run, turn
+from tests.agent.conftest import AgentWorld, run, turn
 from tests.app.test_credentials_page import sign_in
 from tests.conftest import repo_root
 from tests.support import open_page
 
 # The agent tests' fixtures, by reference: a provisioned localcloud with alice and bob signed in for real.
-world, broker = agent_fixtures.world, agent_fixtures.broker
+agent_world, broker = agent_fixtures.agent_world, agent_fixtures.broker
 
 ALICE, BOB = ("https://issuer.example", "alice-sub"), ("https://issuer.example", "bob-sub")
 MB_PROMPT = "What's the weather in Beijing? " + "x" * 1_000_000  # no consent to wait for if it got through
@@ -38,25 +38,25 @@ def chats(tmp_path: Path) -> ChatStore:
     store.close()
 
 
-def test_a_one_megabyte_prompt_is_refused_before_anything_is_stored_or_sent(world: World, broker, chats):
-    chat = chats.create_chat(world.alice.key)
-    before = world.cloud.request_counts()
+def test_a_one_megabyte_prompt_is_refused_before_anything_is_stored_or_sent(agent_world: AgentWorld, broker, chats):
+    chat = chats.create_chat(agent_world.alice.key)
+    before = agent_world.cloud.request_counts()
 
-    events, _ = run(recorded(chats, world.alice.key, chat.id, turn(world, broker, MB_PROMPT)))
+    events, _ = run(recorded(chats, agent_world.alice.key, chat.id, turn(agent_world, broker, MB_PROMPT)))
 
     error, done = events  # nothing else: no message added, no model reply, no tool call
-    assert isinstance(error, TurnError) and error.code == "LimitReached"
+    assert isinstance(error, TurnFailed) and error.code == "LimitReached"
     assert f"the limit is {MAX_PROMPT_CHARS:,}" in error.message
     assert isinstance(done, TurnDone) and not done.ok
-    assert chats.messages(world.alice.key, chat.id) == []  # the prompt itself was never stored
-    assert world.cloud.request_counts() == before  # no identity call either
+    assert chats.messages(agent_world.alice.key, chat.id) == []  # the prompt itself was never stored
+    assert agent_world.cloud.request_counts() == before  # no identity call either
 
 
-def test_a_prompt_at_the_limit_still_gets_an_answer(world: World, broker):
+def test_a_prompt_at_the_limit_still_gets_an_answer(agent_world: AgentWorld, broker):
     prompt = "What's the weather in Beijing? "  # an API-key tool: no consent to wait for
-    events, _ = run(turn(world, broker, prompt + " " * (MAX_PROMPT_CHARS - len(prompt))))
+    events, _ = run(turn(agent_world, broker, prompt + " " * (MAX_PROMPT_CHARS - len(prompt))))
 
-    assert not [event for event in events if isinstance(event, TurnError)]
+    assert not [event for event in events if isinstance(event, TurnFailed)]
     assert isinstance(events[-1], TurnDone) and events[-1].ok
 
 
@@ -83,16 +83,16 @@ def test_a_full_chat_asks_for_a_new_one(chats):
     chats.check_room(ALICE, chats.create_chat(ALICE).id)  # a new chat has room
 
 
-def test_a_hundred_consents_keep_at_most_twenty_open_and_leave_bobs_alone(world: World, broker):
-    mcp = (world.settings.mcp_oauth_provider_name, ("profile", "openid", "aliuid", "/acs/mcp-server"))
+def test_a_hundred_consents_keep_at_most_twenty_open_and_leave_bobs_alone(agent_world: AgentWorld, broker):
+    mcp = (agent_world.settings.mcp_oauth_provider_name, ("profile", "openid", "aliuid", "/acs/mcp-server"))
     with pytest.raises(ConsentRequired) as bobs:
-        broker.oauth2_token(world.users["bob"], *mcp)
+        broker.oauth2_token(agent_world.users["bob"], *mcp)
 
     for _ in range(100):  # Connect pressed in a loop (a forced consent each time)
         with pytest.raises(ConsentRequired):
-            broker.oauth2_token(world.alice, *mcp, force=True)
+            broker.oauth2_token(agent_world.alice, *mcp, force=True)
 
-    alices = broker.consents.of(world.alice.key)
+    alices = broker.consents.of(agent_world.alice.key)
     assert sum(c.status == "pending" for c in alices) == OPEN_PER_USER
     assert all(c.detail == TOO_MANY_OPEN for c in alices if c.status != "pending")
     assert broker.consents.get(bobs.value.consent.state).status == "pending"

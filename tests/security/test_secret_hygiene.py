@@ -43,7 +43,7 @@ from agent import (
     ModelError,
     ToolFinished,
     TurnContext,
-    TurnError,
+    TurnFailed,
     recorded,
     run_turn,
 )
@@ -54,11 +54,11 @@ from identity.broker.routes import authorize_link, consent_routes
 from identity.errors import CloudError
 from identity.signin import SESSION_COOKIE
 from identity.users import SignedInUser
+from lab.browser import Browser, BrowserError
 from tests.agent.conftest import run
 from tests.app.test_credentials_page import _rendered
 from tests.conftest import repo_root
 from tests.e2e.journey import stored_secrets
-from tests.localcloud.browser import Browser
 from tests.security.hygiene_support import Canaries, LogCapture, ModelRecorder, OutputCapture, canary, file_bytes
 from tests.support import local_app_env, verified_sign_in
 from tools import call_tool, weather_search
@@ -273,7 +273,7 @@ def _wrong_model_key(walk: Walk) -> None:
     model = dataclasses.replace(ModelConfig.of(walk.runtime.settings, walk.runtime.target), api_key=wrong)
     events = _turn(walk, "What's the weather in Beijing?", model=model)
     walk.trail.errors["turn error for a wrong model key"] = "\n".join(
-        f"{e.code}: {e.message}" for e in events if isinstance(e, TurnError))
+        f"{e.code}: {e.message}" for e in events if isinstance(e, TurnFailed))
     with pytest.raises(ModelError) as raised:
         list(stream_reply(model, [{"role": "user", "content": "hello"}]))
     walk.trail.errors["ModelError raised"] = _exception_texts(raised.value)
@@ -298,7 +298,7 @@ def _refused_client_secret(walk: Walk, browser: ThreadPoolExecutor) -> None:
 
 
 def _approve_refused(walk: Walk, consent: ConsentNeeded) -> None:
-    with pytest.raises(AssertionError, match="consent did not redirect"):  # the provider's failure page instead
+    with pytest.raises(BrowserError, match="did not come back"):  # the provider's failure page instead
         _approve(walk, consent.authorization_url)
 
 

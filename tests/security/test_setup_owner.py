@@ -30,8 +30,8 @@ CLOUD_KEYS = {"AGENT_IDENTITY_MODE": "cloud", "ALIBABA_CLOUD_ACCESS_KEY_ID": "LT
 
 
 @pytest.fixture
-def provisioned(fresh_cloud: localcloud.LocalCloud, tmp_path: Path,
-                monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def provisioned_config(fresh_cloud: localcloud.LocalCloud, tmp_path: Path,
+                       monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Local mode on a reset localcloud, provisioned: `.config.json` (yielded) records ten resources."""
     for runtime in provisioned_app(fresh_cloud, tmp_path, monkeypatch):
         yield runtime.settings.config_json
@@ -73,7 +73,7 @@ def _created(config_json: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("username", [None, "bob"])
-def test_a_visitor_who_is_no_administrator_sees_the_plan_read_only_and_why(provisioned, username):
+def test_a_visitor_who_is_no_administrator_sees_the_plan_read_only_and_why(provisioned_config, username):
     at = _open(username)
 
     assert at.button(key="setup_provision").disabled and at.button(key="setup_clear").disabled
@@ -82,18 +82,18 @@ def test_a_visitor_who_is_no_administrator_sees_the_plan_read_only_and_why(provi
 
 
 @pytest.mark.parametrize("username", [None, "bob"])
-def test_a_crafted_clear_from_a_visitor_who_is_no_administrator_deletes_nothing(provisioned, username):
-    before = _created(provisioned)
+def test_a_crafted_clear_from_a_visitor_who_is_no_administrator_deletes_nothing(provisioned_config, username):
+    before = _created(provisioned_config)
 
     at = _crafted_click(_crafted_clear(_open(username)), "setup_provision")
 
-    assert _created(provisioned) == before and len(before) == 10
+    assert _created(provisioned_config) == before and len(before) == 10
     assert not any(status.label == "Clear finished" for status in at.status)
     runtime = get_runtime()
     assert provision.plan(runtime.clients, runtime.settings)[-1].status == "keep"  # still there, in the cloud too
 
 
-def test_a_clear_pressed_after_the_administrator_signed_out_elsewhere_deletes_nothing(provisioned):
+def test_a_clear_pressed_after_the_administrator_signed_out_elsewhere_deletes_nothing(provisioned_config):
     """The buttons were drawn enabled for alice; she signs out in another tab; a click that arrives afterwards (her
     stale tab, or a message crafted on its websocket) is checked again at the moment of the action."""
     at = _open("alice")
@@ -103,12 +103,12 @@ def test_a_clear_pressed_after_the_administrator_signed_out_elsewhere_deletes_no
 
     _crafted_click(at, "setup_clear_confirm")
 
-    assert len(_created(provisioned)) == 10
+    assert len(_created(provisioned_config)) == 10
     assert "setup_clear_confirm" not in [button.key for button in at.button]  # the question is gone with her
     assert "only an administrator may change it" in _infos(at)
 
 
-def test_access_is_checked_again_at_the_moment_of_the_action(provisioned, monkeypatch):
+def test_access_is_checked_again_at_the_moment_of_the_action(provisioned_config, monkeypatch):
     """The page decides once to draw the buttons and once more when an action runs: a sign-out (or an APP_ADMINS
     change) that lands between the two still stops it."""
     decisions = iter([SetupAccess(True), SetupAccess(False, "signed out meanwhile")])
@@ -121,13 +121,13 @@ def test_access_is_checked_again_at_the_moment_of_the_action(provisioned, monkey
     assert "signed out meanwhile" in at.error[0].value and at.status[0].label == "Provision stopped"
 
 
-def test_the_administrator_may_clear(provisioned):
+def test_the_administrator_may_clear(provisioned_config):
     at = _crafted_clear(_open("alice"))
 
-    assert at.status[0].label == "Clear finished" and not provisioned.exists()
+    assert at.status[0].label == "Clear finished" and not provisioned_config.exists()
 
 
-def test_app_admins_names_who_may_change_setup(provisioned, monkeypatch):
+def test_app_admins_names_who_may_change_setup(provisioned_config, monkeypatch):
     monkeypatch.setenv("APP_ADMINS", "bob, carol")
     reset_runtime()  # the settings are read again
 

@@ -2,9 +2,9 @@
 issued (or refused) and goes through the app's own verification (`OidcProvider.verify`, which fetches the live
 discovery document and JWKS over HTTP), the app's own OAuth client, or the Login page under AppTest.
 
-The pure checks of `verify_id_token` on tokens minted in-process are in tests/identity/test_signin.py; the sign-in
-server's refusals (PKCE, codes, redirect URIs) in tests/localcloud/oidc/. This module adds what those cannot show:
-that a token the real provider issued, altered one way, is refused with a message saying why.
+The pure checks of `verify_id_token` on tokens minted in-process are in tests/identity/signin/test_id_token.py; the
+sign-in server's refusals (PKCE, codes, redirect URIs) in tests/localcloud/oidc/. This module adds what those cannot
+show: that a token the real provider issued, altered one way, is refused with a message saying why.
 """
 
 from __future__ import annotations
@@ -36,14 +36,14 @@ from identity.clients import Clients
 from identity.cloud import connect
 from identity.settings import Settings
 from identity.signin import OidcProvider, PublicOAuth2Client, SignInError, token_error_message
+from lab.browser import Browser, pkce_pair, query_of
 from tests.app import test_login_page as login_tests
 from tests.identity.conftest import local_settings
-from tests.localcloud.browser import Browser, pkce_pair, query_of
 from tests.localcloud.oidc.oidc_client import create_app
 from tests.support import scripted_id_token
 
 # The Login page tests' fixtures, by reference: local-mode settings on the session's localcloud, provisioned.
-app_env, provisioned = login_tests.app_env, login_tests.provisioned
+app_env, provisioned_client_id = login_tests.app_env, login_tests.provisioned_client_id
 NONCE = "n-hardening"
 SCOPE = "openid profile aliuid"
 
@@ -362,10 +362,10 @@ def _for_another_app(cloud: localcloud.LocalCloud, client_id: str, nonce: str) -
     (_alg_none, "Sign-in failed: The ID token's algorithm 'none' is refused: only RS256 is accepted."),
     (_for_another_app, "Sign-in failed: The ID token is not meant for this app: its audience does not include "),
 ], ids=["alg-none", "another-apps-token"])
-def test_the_login_page_refuses_a_forged_id_token_with_a_clear_message(provisioned, fresh_cloud, monkeypatch,
-                                                                      forge, message):
+def test_the_login_page_refuses_a_forged_id_token_with_a_clear_message(provisioned_client_id, fresh_cloud, monkeypatch,
+                                                                       forge, message):
     at = login_tests._open()
-    forged = forge(fresh_cloud, provisioned, at.session_state["auth"].nonce)
+    forged = forge(fresh_cloud, provisioned_client_id, at.session_state["auth"].nonce)
     monkeypatch.setattr(streamlit_oauth.OAuth2Component, "authorize_button",
                         login_tests._answer_once({"token": {"id_token": forged}}))
 

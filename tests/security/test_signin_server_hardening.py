@@ -57,25 +57,25 @@ OpenBrowser = Callable[..., Browser]
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxiedCloud]:
+def signin_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxiedCloud]:
     with proxied_cloud(tmp_path_factory.mktemp("signin-server")) as proxied:
         yield proxied
 
 
 @pytest.fixture(autouse=True)
-def clock_at_start(world: ProxiedCloud) -> Iterator[None]:
-    world.clock.offset = 0.0
+def clock_at_start(signin_cloud: ProxiedCloud) -> Iterator[None]:
+    signin_cloud.clock.offset = 0.0
     yield
-    world.clock.offset = 0.0
+    signin_cloud.clock.offset = 0.0
 
 
 @pytest.fixture
-def open_browser(world: ProxiedCloud) -> Iterator[OpenBrowser]:
+def open_browser(signin_cloud: ProxiedCloud) -> Iterator[OpenBrowser]:
     """Browsers on the proxied localcloud (their pages at `/lc/oauth/{realm}`); closed afterwards."""
     opened: list[Browser] = []
 
     def open_one(realm: str = "aliyun") -> Browser:
-        opened.append(Browser(world.cloud, realm))
+        opened.append(Browser(signin_cloud.cloud, realm))
         return opened[-1]
 
     yield open_one
@@ -88,9 +88,9 @@ def hashes(monkeypatch: pytest.MonkeyPatch) -> HashCounter:
     return HashCounter(monkeypatch)
 
 
-def _pending(browser: Browser, world: ProxiedCloud) -> str:
+def _pending(browser: Browser, signin_cloud: ProxiedCloud) -> str:
     """A new pending sign-in of the web app in this browser (with the password asked, even if signed in)."""
-    page = browser.authorize(world.apps.web, WEB_REDIRECT, state="s", prompt="login")
+    page = browser.authorize(signin_cloud.apps.web, WEB_REDIRECT, state="s", prompt="login")
     assert page.status_code == 200 and is_login_form(page), page.text[:300]
     return request_id_of(page)
 
@@ -100,8 +100,8 @@ def _http(**kwargs: object) -> httpx.Client:
 
 
 # -- 17: Host allowlist (DNS rebinding) ----------------------------------------------------------------------------
-def test_a_foreign_host_gets_421_on_every_localcloud_route(world: ProxiedCloud) -> None:
-    cloud, routes = world.cloud, every_route(world.cloud)
+def test_a_foreign_host_gets_421_on_every_localcloud_route(signin_cloud: ProxiedCloud) -> None:
+    cloud, routes = signin_cloud.cloud, every_route(signin_cloud.cloud)
     assert len(routes) >= 30, routes
     with _http(base_url=cloud.url) as http:
         for method, path in routes:
@@ -117,23 +117,23 @@ def test_a_foreign_host_gets_421_on_every_localcloud_route(world: ProxiedCloud) 
 
 @pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "[::1]:{port}", "LOCALHOST:{port}",
                                   "127.0.0.1", "localhost:1", "http://127.0.0.1:{port}"])
-def test_loopback_names_with_any_port_are_served(world: ProxiedCloud, host: str) -> None:
-    response = httpx.get(f"{world.cloud.url}/_localcloud/health", headers={"Host": host.format(port=world.cloud.port)},
-                         trust_env=False, timeout=10)
+def test_loopback_names_with_any_port_are_served(signin_cloud: ProxiedCloud, host: str) -> None:
+    response = httpx.get(f"{signin_cloud.cloud.url}/_localcloud/health",
+                         headers={"Host": host.format(port=signin_cloud.cloud.port)}, trust_env=False, timeout=10)
     assert response.status_code == 200 and response.json()["service"] == "localcloud"
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1.nip.io", "localhost.attacker.example", f"{DEFAULT_DEMO_BUCKET}.127.0.0.1",
                                   "127.0.0.2", "0.0.0.0", "localhost.", "127.0.0.1@attacker.example", "[::2]",
                                   "https://127.0.0.1", "localhost:", ""])
-def test_lookalike_hosts_get_421(world: ProxiedCloud, host: str) -> None:
-    response = httpx.get(f"{world.cloud.url}/oauth/aliyun/.well-known/openid-configuration", headers={"Host": host},
-                         trust_env=False, timeout=10)
+def test_lookalike_hosts_get_421(signin_cloud: ProxiedCloud, host: str) -> None:
+    response = httpx.get(f"{signin_cloud.cloud.url}/oauth/aliyun/.well-known/openid-configuration",
+                         headers={"Host": host}, trust_env=False, timeout=10)
     assert response.status_code == 421, host
 
 
-def test_a_request_without_host_gets_421(world: ProxiedCloud) -> None:
-    port = world.cloud.port
+def test_a_request_without_host_gets_421(signin_cloud: ProxiedCloud) -> None:
+    port = signin_cloud.cloud.port
     missing = raw_status_line(port, b"GET /_localcloud/health HTTP/1.0\r\n\r\n")
     # A repeated Host never reaches the app: the HTTP parser refuses it first (the middleware would too).
     repeated = raw_status_line(port, f"GET /_localcloud/health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nHost: {FOREIGN}"
@@ -142,18 +142,18 @@ def test_a_request_without_host_gets_421(world: ProxiedCloud) -> None:
     assert repeated.startswith((b"HTTP/1.1 400", b"HTTP/1.1 421")), repeated
 
 
-def test_a_websocket_handshake_for_a_foreign_host_gets_421(world: ProxiedCloud) -> None:
+def test_a_websocket_handshake_for_a_foreign_host_gets_421(signin_cloud: ProxiedCloud) -> None:
     def handshake(host: str) -> bytes:
-        return raw_status_line(world.cloud.port, (
+        return raw_status_line(signin_cloud.cloud.port, (
             f"GET /oauth/aliyun/jwks HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
 
-    assert handshake(f"{FOREIGN}:{world.cloud.port}").startswith(b"HTTP/1.1 421")
-    assert not handshake(f"127.0.0.1:{world.cloud.port}").startswith(b"HTTP/1.1 421")  # no such route: 403
+    assert handshake(f"{FOREIGN}:{signin_cloud.cloud.port}").startswith(b"HTTP/1.1 421")
+    assert not handshake(f"127.0.0.1:{signin_cloud.cloud.port}").startswith(b"HTTP/1.1 421")  # no such route: 403
 
 
-def test_official_clients_configured_with_localhost_still_reach_localcloud(world: ProxiedCloud) -> None:
-    cloud, base = world.cloud, f"localhost:{world.cloud.port}"
+def test_official_clients_configured_with_localhost_still_reach_localcloud(signin_cloud: ProxiedCloud) -> None:
+    cloud, base = signin_cloud.cloud, f"localhost:{signin_cloud.cloud.port}"
     # oss2 uses path-style for a loopback endpoint, so no `<bucket>.localhost` Host is ever needed.
     bucket = oss2.Bucket(oss2.Auth(cloud.access_key_id, cloud.access_key_secret), f"http://{base}",
                          DEFAULT_DEMO_BUCKET)
@@ -161,22 +161,22 @@ def test_official_clients_configured_with_localhost_still_reach_localcloud(world
     # The Tea SDKs put the endpoint in Host as configured: a bare host, or the URL `python -m localcloud env` exports.
     for endpoint in (base, f"http://localhost:{cloud.port}"):
         ims = ImsClient(tea_config(cloud, endpoint=endpoint))
-        found = ims.get_application(ims_models.GetApplicationRequest(app_id=world.apps.web)).body.application
-        assert found.app_id == world.apps.web
+        found = ims.get_application(ims_models.GetApplicationRequest(app_id=signin_cloud.apps.web)).body.application
+        assert found.app_id == signin_cloud.apps.web
 
 
 # -- 18: sign-out ends the sign-in server's session ----------------------------------------------------------------
 @pytest.mark.parametrize("realm", ["aliyun", "dingtalk"])
-def test_discovery_names_the_logout_endpoint_on_the_public_base(world: ProxiedCloud, realm: str) -> None:
-    meta = discovery(world.cloud, realm)
-    assert meta["end_session_endpoint"] == f"{world.public}/oauth/{realm}/logout"
+def test_discovery_names_the_logout_endpoint_on_the_public_base(signin_cloud: ProxiedCloud, realm: str) -> None:
+    meta = discovery(signin_cloud.cloud, realm)
+    assert meta["end_session_endpoint"] == f"{signin_cloud.public}/oauth/{realm}/logout"
     assert meta["end_session_endpoint"] == meta["authorization_endpoint"].removesuffix("/authorize") + "/logout"
 
 
-def test_the_sign_in_session_cookie_lasts_for_the_browser_session_only(world: ProxiedCloud,
-                                                                      open_browser: OpenBrowser) -> None:
+def test_the_sign_in_session_cookie_lasts_for_the_browser_session_only(signin_cloud: ProxiedCloud,
+                                                                       open_browser: OpenBrowser) -> None:
     browser = open_browser()
-    signed_in = browser.login(_pending(browser, world), "alice", "demo")
+    signed_in = browser.login(_pending(browser, signin_cloud), "alice", "demo")
     assert signed_in.status_code == 303
     cookie = set_cookie(signed_in.headers.get_list("set-cookie"), "lc_oauth_session").lower()
     assert "max-age" not in cookie and "expires" not in cookie
@@ -204,19 +204,19 @@ def test_the_sign_in_session_cookie_is_secure_when_the_public_url_is_https(tmp_p
     assert "max-age=0" in cleared and "; secure" in cleared and "path=/lc/oauth/aliyun" in cleared
 
 
-def _signed_in_browser(world: ProxiedCloud, open_browser: OpenBrowser) -> tuple[Browser, str]:
+def _signed_in_browser(signin_cloud: ProxiedCloud, open_browser: OpenBrowser) -> tuple[Browser, str]:
     """A browser signed in as alice (through the proxy), and its sign-in session cookie's value."""
     browser = open_browser()
-    signed_in = browser.login(_pending(browser, world), "alice", "demo")
+    signed_in = browser.login(_pending(browser, signin_cloud), "alice", "demo")
     assert signed_in.status_code == 303, signed_in.text[:300]
     session = set_cookie(signed_in.headers.get_list("set-cookie"), "lc_oauth_session").split(";")[0]
-    assert is_consent_form(browser.authorize(world.apps.web, WEB_REDIRECT))  # the session skips the password
+    assert is_consent_form(browser.authorize(signin_cloud.apps.web, WEB_REDIRECT))  # the session skips the password
     return browser, session.split("=", 1)[1]
 
 
-def test_sign_out_ends_the_sign_in_session_and_clears_its_cookie(world: ProxiedCloud,
+def test_sign_out_ends_the_sign_in_session_and_clears_its_cookie(signin_cloud: ProxiedCloud,
                                                                  open_browser: OpenBrowser) -> None:
-    browser, session = _signed_in_browser(world, open_browser)
+    browser, session = _signed_in_browser(signin_cloud, open_browser)
 
     signed_out = browser.http.get(browser.url("logout"))
 
@@ -226,18 +226,18 @@ def test_sign_out_ends_the_sign_in_session_and_clears_its_cookie(world: ProxiedC
     assert signed_out.headers["content-security-policy"] == PAGE_CSP
     cleared = set_cookie(signed_out.headers.get_list("set-cookie"), "lc_oauth_session").lower()
     assert "max-age=0" in cleared and "path=/lc/oauth/aliyun" in cleared
-    assert is_login_form(browser.authorize(world.apps.web, WEB_REDIRECT))
+    assert is_login_form(browser.authorize(signin_cloud.apps.web, WEB_REDIRECT))
     # The server forgot it too: the old cookie, sent again by hand, signs no one in.
     with _http() as other:
         replayed = other.get(browser.url("authorize"), headers={"Cookie": f"lc_oauth_session={session}"}, params={
-            "response_type": "code", "client_id": world.apps.web, "redirect_uri": WEB_REDIRECT,
+            "response_type": "code", "client_id": signin_cloud.apps.web, "redirect_uri": WEB_REDIRECT,
             "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256"})
     assert is_login_form(replayed), replayed.text[:300]
 
 
-def test_sign_out_also_forgets_a_consent_page_left_open(world: ProxiedCloud, open_browser: OpenBrowser) -> None:
-    browser, _ = _signed_in_browser(world, open_browser)
-    consent = browser.authorize(world.apps.web, WEB_REDIRECT)
+def test_sign_out_also_forgets_a_consent_page_left_open(signin_cloud: ProxiedCloud, open_browser: OpenBrowser) -> None:
+    browser, _ = _signed_in_browser(signin_cloud, open_browser)
+    consent = browser.authorize(signin_cloud.apps.web, WEB_REDIRECT)
     browser.http.get(browser.url("logout"))
 
     answer = browser.consent(request_id_of(consent), "approve")
@@ -245,28 +245,30 @@ def test_sign_out_also_forgets_a_consent_page_left_open(world: ProxiedCloud, ope
     assert answer.status_code == 400 and "location" not in answer.headers and "not found" in answer.text
 
 
-def test_sign_out_by_post_returns_to_a_registered_origin_with_state(world: ProxiedCloud,
-                                                                   open_browser: OpenBrowser) -> None:
-    browser, _ = _signed_in_browser(world, open_browser)
+def test_sign_out_by_post_returns_to_a_registered_origin_with_state(signin_cloud: ProxiedCloud,
+                                                                    open_browser: OpenBrowser) -> None:
+    browser, _ = _signed_in_browser(signin_cloud, open_browser)
 
     back = browser.http.post(browser.url("logout"), data={
-        "client_id": world.apps.web, "post_logout_redirect_uri": f"{APP_ORIGIN}/signed-out?x=1", "state": "st 1"})
+        "client_id": signin_cloud.apps.web, "post_logout_redirect_uri": f"{APP_ORIGIN}/signed-out?x=1",
+        "state": "st 1"})
 
     assert back.status_code == 303 and back.headers["location"] == f"{APP_ORIGIN}/signed-out?x=1&state=st+1"
     assert "max-age=0" in set_cookie(back.headers.get_list("set-cookie"), "lc_oauth_session").lower()
-    assert is_login_form(browser.authorize(world.apps.web, WEB_REDIRECT))
+    assert is_login_form(browser.authorize(signin_cloud.apps.web, WEB_REDIRECT))
 
 
-def _id_token(world: ProxiedCloud, browser: Browser, client_id: str) -> dict[str, str]:
-    tokens = exchange(world.cloud, browser.sign_in(client_id, WEB_REDIRECT))
+def _id_token(signin_cloud: ProxiedCloud, browser: Browser, client_id: str) -> dict[str, str]:
+    tokens = exchange(signin_cloud.cloud, browser.sign_in(client_id, WEB_REDIRECT))
     assert tokens.status_code == 200, tokens.text
     return tokens.json()
 
 
-def test_an_expired_id_token_hint_names_the_client_to_return_to(world: ProxiedCloud, open_browser: OpenBrowser) -> None:
+def test_an_expired_id_token_hint_names_the_client_to_return_to(signin_cloud: ProxiedCloud,
+                                                                 open_browser: OpenBrowser) -> None:
     browser = open_browser()
-    hint = _id_token(world, browser, world.apps.web)["id_token"]
-    world.clock.offset = 3 * 24 * 3600  # long after the ID token expired: RP-Initiated Logout §2 still takes it
+    hint = _id_token(signin_cloud, browser, signin_cloud.apps.web)["id_token"]
+    signin_cloud.clock.offset = 3 * 24 * 3600  # long after the ID token expired: RP-Initiated Logout §2 still takes it
 
     back = browser.http.get(browser.url("logout"), params={"id_token_hint": hint,
                                                            "post_logout_redirect_uri": f"{APP_ORIGIN}/"})
@@ -274,17 +276,18 @@ def test_an_expired_id_token_hint_names_the_client_to_return_to(world: ProxiedCl
     assert back.status_code == 303 and back.headers["location"] == f"{APP_ORIGIN}/"
 
 
-def _forged_hint(world: ProxiedCloud, genuine: str) -> str:
+def _forged_hint(signin_cloud: ProxiedCloud, genuine: str) -> str:
     """The genuine hint's claims and key id, signed with another key."""
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     claims = jwt.decode(genuine, options={"verify_signature": False})
     return jwt.encode(claims, other, algorithm="RS256", headers={"kid": jwt.get_unverified_header(genuine)["kid"]})
 
 
-def test_sign_out_never_redirects_where_the_client_did_not_register(world: ProxiedCloud,
+def test_sign_out_never_redirects_where_the_client_did_not_register(signin_cloud: ProxiedCloud,
                                                                     open_browser: OpenBrowser) -> None:
-    browser, apps = open_browser(), world.apps
-    web_tokens, other_hint = _id_token(world, browser, apps.web), _id_token(world, browser, apps.openid_only)
+    browser, apps = open_browser(), signin_cloud.apps
+    web_tokens = _id_token(signin_cloud, browser, apps.web)
+    other_hint = _id_token(signin_cloud, browser, apps.openid_only)
     good = f"{APP_ORIGIN}/"
     refused = {
         "another origin": {"client_id": apps.web, "post_logout_redirect_uri": "https://attacker.example/"},
@@ -297,7 +300,7 @@ def test_sign_out_never_redirects_where_the_client_did_not_register(world: Proxi
         "no client": {"post_logout_redirect_uri": good},
         "hint of another client": {"client_id": apps.web, "id_token_hint": other_hint["id_token"],
                                    "post_logout_redirect_uri": good},
-        "forged hint": {"id_token_hint": _forged_hint(world, web_tokens["id_token"]),
+        "forged hint": {"id_token_hint": _forged_hint(signin_cloud, web_tokens["id_token"]),
                         "post_logout_redirect_uri": good},
         "access token as hint": {"id_token_hint": web_tokens["access_token"], "post_logout_redirect_uri": good},
     }
@@ -312,35 +315,36 @@ def test_sign_out_never_redirects_where_the_client_did_not_register(world: Proxi
 
 
 # -- 20: password guessing and timing ------------------------------------------------------------------------------
-def test_a_demo_user_with_the_right_password_signs_in_at_once(world: ProxiedCloud, open_browser: OpenBrowser,
-                                                             hashes: HashCounter) -> None:
+def test_a_demo_user_with_the_right_password_signs_in_at_once(signin_cloud: ProxiedCloud, open_browser: OpenBrowser,
+                                                              hashes: HashCounter) -> None:
     browser = open_browser()
     with hashes.counting():
-        answer = browser.login(_pending(browser, world), "bob", "demo")
+        answer = browser.login(_pending(browser, signin_cloud), "bob", "demo")
     assert answer.status_code == 303 and "/consent?request_id=" in answer.headers["location"]
     assert hashes.calls == 1
 
 
-def test_a_sign_in_request_is_burnt_after_five_wrong_passwords(world: ProxiedCloud, open_browser: OpenBrowser) -> None:
+def test_a_sign_in_request_is_burnt_after_five_wrong_passwords(signin_cloud: ProxiedCloud,
+                                                               open_browser: OpenBrowser) -> None:
     browser = open_browser()
-    request_id = _pending(browser, world)
+    request_id = _pending(browser, signin_cloud)
     answers = [browser.login(request_id, "carol", f"guess-{n}") for n in range(5)]
 
     assert [a.status_code for a in answers] == [401, 401, 401, 401, 429]
     assert BURNT in answers[-1].text and not is_login_form(answers[-1])
-    world.clock.offset = 301  # whatever the name's delay was, it is over
+    signin_cloud.clock.offset = 301  # whatever the name's delay was, it is over
     right = browser.login(request_id, "carol", "demo")
     assert right.status_code == 429 and BURNT in right.text and "set-cookie" not in right.headers
     assert BURNT in browser.http.get(browser.url("login"), params={"request_id": request_id}).text
     # A new sign-in works.
-    assert browser.login(_pending(browser, world), "carol", "demo").status_code == 303
+    assert browser.login(_pending(browser, signin_cloud), "carol", "demo").status_code == 303
 
 
-def test_parallel_guesses_on_one_request_check_no_more_than_five_passwords(world: ProxiedCloud,
-                                                                          open_browser: OpenBrowser,
-                                                                          hashes: HashCounter) -> None:
+def test_parallel_guesses_on_one_request_check_no_more_than_five_passwords(signin_cloud: ProxiedCloud,
+                                                                           open_browser: OpenBrowser,
+                                                                           hashes: HashCounter) -> None:
     browser = open_browser()
-    request_id = _pending(browser, world)
+    request_id = _pending(browser, signin_cloud)
     names = [f"nobody-{n}-{secrets.token_hex(3)}" for n in range(20)]  # one guess per name: only the request limits
     with hashes.counting(), ThreadPoolExecutor(max_workers=20) as pool:
         answers = list(pool.map(lambda name: browser.login(request_id, name, "guess"), names))
@@ -350,53 +354,55 @@ def test_parallel_guesses_on_one_request_check_no_more_than_five_passwords(world
     assert browser.login(request_id, "dave", "demo").status_code == 429
 
 
-def _wrong(browser: Browser, world: ProxiedCloud, username: str) -> httpx.Response:
+def _wrong(browser: Browser, signin_cloud: ProxiedCloud, username: str) -> httpx.Response:
     """One wrong password for `username`, on a fresh pending request (so only the name's limit applies)."""
-    return browser.login(_pending(browser, world), username, "wrong-password")
+    return browser.login(_pending(browser, signin_cloud), username, "wrong-password")
 
 
-def test_wrong_passwords_for_one_name_make_it_wait_longer_and_longer(world: ProxiedCloud, open_browser: OpenBrowser,
-                                                                    hashes: HashCounter) -> None:
+def test_wrong_passwords_for_one_name_make_it_wait_longer_and_longer(signin_cloud: ProxiedCloud,
+                                                                     open_browser: OpenBrowser,
+                                                                     hashes: HashCounter) -> None:
     browser = open_browser()
-    assert [_wrong(browser, world, "erin").status_code for _ in range(5)] == [401] * 5
+    assert [_wrong(browser, signin_cloud, "erin").status_code for _ in range(5)] == [401] * 5
     waits = []
     for _ in range(10):
         with hashes.counting():
-            locked = browser.login(_pending(browser, world), "erin", "demo")  # even the right password
+            locked = browser.login(_pending(browser, signin_cloud), "erin", "demo")  # even the right password
         assert locked.status_code == 429 and hashes.calls == 0, locked.text[:300]
         wait = int(locked.headers["retry-after"])
         assert f"Too many attempts for this account: wait {wait} s" in locked.text
         waits.append(wait)
-        world.clock.offset += wait
-        assert _wrong(browser, world, "erin").status_code == 401
+        signin_cloud.clock.offset += wait
+        assert _wrong(browser, signin_cloud, "erin").status_code == 401
     assert waits == [2, 4, 8, 16, 32, 64, 128, 256, 300, 300]
 
 
-def test_the_wait_is_per_name_after_normalisation(world: ProxiedCloud, open_browser: OpenBrowser) -> None:
+def test_the_wait_is_per_name_after_normalisation(signin_cloud: ProxiedCloud, open_browser: OpenBrowser) -> None:
     browser = open_browser()
     for variant in ("Frank", " FRANK ", "ｆｒａｎｋ", "frank", "FrAnK"):  # fullwidth: NFKC makes it frank
-        assert _wrong(browser, world, variant).status_code == 401
-    assert browser.login(_pending(browser, world), "frank", "demo").status_code == 429
-    assert browser.login(_pending(browser, world), "grace", "demo").status_code == 303  # other names are not held
+        assert _wrong(browser, signin_cloud, variant).status_code == 401
+    assert browser.login(_pending(browser, signin_cloud), "frank", "demo").status_code == 429
+    # other names are not held
+    assert browser.login(_pending(browser, signin_cloud), "grace", "demo").status_code == 303
 
 
-def test_a_success_resets_the_names_count(world: ProxiedCloud, open_browser: OpenBrowser) -> None:
+def test_a_success_resets_the_names_count(signin_cloud: ProxiedCloud, open_browser: OpenBrowser) -> None:
     browser = open_browser()
-    assert [_wrong(browser, world, "heidi").status_code for _ in range(4)] == [401] * 4
-    assert browser.login(_pending(browser, world), "heidi", "demo").status_code == 303
-    assert [_wrong(browser, world, "heidi").status_code for _ in range(4)] == [401] * 4
-    assert browser.login(_pending(browser, world), "heidi", "demo").status_code == 303
+    assert [_wrong(browser, signin_cloud, "heidi").status_code for _ in range(4)] == [401] * 4
+    assert browser.login(_pending(browser, signin_cloud), "heidi", "demo").status_code == 303
+    assert [_wrong(browser, signin_cloud, "heidi").status_code for _ in range(4)] == [401] * 4
+    assert browser.login(_pending(browser, signin_cloud), "heidi", "demo").status_code == 303
 
 
-def test_the_wait_survives_a_restart(world: ProxiedCloud, open_browser: OpenBrowser) -> None:
+def test_the_wait_survives_a_restart(signin_cloud: ProxiedCloud, open_browser: OpenBrowser) -> None:
     browser = open_browser()
     for _ in range(5):
-        _wrong(browser, world, "ivan")
+        _wrong(browser, signin_cloud, "ivan")
     # A second app on the same data directory: what a restarted localcloud would read.
-    store = open_store(world.cloud.data_dir, world.clock)
+    store = open_store(signin_cloud.cloud.data_dir, signin_cloud.clock)
     try:
-        answer = asyncio.run(_sign_in_at(build_app(store, world.clock, world.cloud.region, lambda: world.cloud.urls),
-                                         world.apps.web, "ivan"))
+        app = build_app(store, signin_cloud.clock, signin_cloud.cloud.region, lambda: signin_cloud.cloud.urls)
+        answer = asyncio.run(_sign_in_at(app, signin_cloud.apps.web, "ivan"))
     finally:
         store.close()
     assert answer.status_code == 429 and answer.headers["retry-after"] == "2"
@@ -414,11 +420,11 @@ async def _sign_in_at(app: Starlette, client_id: str, username: str) -> httpx.Re
                                data={"request_id": request_id_of(page), "username": username, "password": "demo"})
 
 
-def test_an_unknown_name_costs_exactly_one_password_hash_like_a_known_one(world: ProxiedCloud,
-                                                                         open_browser: OpenBrowser,
-                                                                         hashes: HashCounter) -> None:
+def test_an_unknown_name_costs_exactly_one_password_hash_like_a_known_one(signin_cloud: ProxiedCloud,
+                                                                          open_browser: OpenBrowser,
+                                                                          hashes: HashCounter) -> None:
     browser = open_browser()
-    request_id = _pending(browser, world)
+    request_id = _pending(browser, signin_cloud)
     with hashes.counting():
         assert browser.login(request_id, "judy", "wrong-password").status_code == 401
     known = hashes.calls
@@ -427,10 +433,10 @@ def test_an_unknown_name_costs_exactly_one_password_hash_like_a_known_one(world:
     assert known == hashes.calls == 1
 
 
-def test_the_login_form_answers_an_unknown_name_as_it_answers_a_wrong_password(world: ProxiedCloud,
-                                                                              open_browser: OpenBrowser) -> None:
+def test_the_login_form_answers_an_unknown_name_as_it_answers_a_wrong_password(signin_cloud: ProxiedCloud,
+                                                                               open_browser: OpenBrowser) -> None:
     browser = open_browser()
-    request_id = _pending(browser, world)
+    request_id = _pending(browser, signin_cloud)
     wrong = browser.login(request_id, "oscar", "wrong-password")
     unknown = browser.login(request_id, "zzzzz", "wrong-password")  # as long as "oscar"
 
@@ -458,26 +464,27 @@ TRICKS = {
 
 @pytest.mark.parametrize("trick", TRICKS)
 def test_dingtalk_refuses_a_redirect_uri_a_browser_would_resolve_elsewhere(
-        world: ProxiedCloud, open_browser: OpenBrowser, trick: str) -> None:
+        signin_cloud: ProxiedCloud, open_browser: OpenBrowser, trick: str) -> None:
     ding = open_browser("dingtalk")
-    redirect_uri = f"{world.public}/oauth2/callback/{TRICKS[trick]}"
+    redirect_uri = f"{signin_cloud.public}/oauth2/callback/{TRICKS[trick]}"
 
-    page = ding.authorize(world.cloud.dingtalk_client_id, redirect_uri, state="s")
+    page = ding.authorize(signin_cloud.cloud.dingtalk_client_id, redirect_uri, state="s")
 
     assert page.status_code == 400 and "location" not in page.headers, (trick, page.status_code)
     assert "Redirect address not allowed" in page.text
 
 
-def test_dingtalk_still_accepts_a_plain_callback_below_its_prefix(world: ProxiedCloud,
+def test_dingtalk_still_accepts_a_plain_callback_below_its_prefix(signin_cloud: ProxiedCloud,
                                                                   open_browser: OpenBrowser) -> None:
     ding = open_browser("dingtalk")
-    page = ding.authorize(world.cloud.dingtalk_client_id, f"{world.public}/oauth2/callback/{secrets.token_hex(8)}")
+    page = ding.authorize(signin_cloud.cloud.dingtalk_client_id,
+                          f"{signin_cloud.public}/oauth2/callback/{secrets.token_hex(8)}")
     assert page.status_code == 200 and is_login_form(page)
 
 
 @pytest.mark.parametrize("redirect_uri", [f"{WEB_REDIRECT}/../chat", f"{WEB_REDIRECT}/%2e%2e/chat", f"{WEB_REDIRECT}/",
                                           "http://LOCALHOST:8501/oauth2callback", "http://localhost:8501/oauth2callbacK"])
-def test_aliyun_redirect_uris_still_match_exactly(world: ProxiedCloud, open_browser: OpenBrowser,
+def test_aliyun_redirect_uris_still_match_exactly(signin_cloud: ProxiedCloud, open_browser: OpenBrowser,
                                                   redirect_uri: str) -> None:
-    page = open_browser().authorize(world.apps.web, redirect_uri, state="s")
+    page = open_browser().authorize(signin_cloud.apps.web, redirect_uri, state="s")
     assert page.status_code == 400 and "location" not in page.headers and "Redirect address not allowed" in page.text

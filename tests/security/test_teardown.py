@@ -31,14 +31,14 @@ from identity.broker.cache import CacheKey
 from identity.broker.routes import authorize_link
 from identity.errors import CloudError
 from identity.users import SignedInUser
-from tests.agent.conftest import World, decide, run, turn
+from lab.browser import Browser
+from tests.agent.conftest import AgentWorld, decide, run, turn
 from tests.app.test_credentials_page import sign_in
 from tests.app.test_setup_page import _open as open_setup_page
 from tests.app.test_setup_page import _press as press
 from tests.app.test_setup_page import signed_in
 from tests.conftest import repo_root
-from tests.identity.test_provision import _leftovers
-from tests.localcloud.browser import Browser
+from tests.identity.provision.test_engine import _leftovers
 from tests.security.fault_support import app_routes, bounded, files_holding, provisioned_app, vaulted_tokens
 from tools.documents import DINGTALK_SCOPES
 from tools.services import MCP_SCOPES
@@ -161,8 +161,8 @@ def test_the_logout_route_on_its_own_also_drops_the_users_credentials(provisione
 def _use_every_credential(runtime: AppRuntime, alice: SignedInUser) -> dict[str, str]:
     """A chat that uses each kind of credential (consents approved), as the Chat page records it; every secret
     value the app handled on the way, by label."""
-    world = World(runtime.target.local, runtime.settings, runtime.target, runtime.clients, {"alice": alice},
-                  runtime.settings.config_json.parent)
+    world = AgentWorld(runtime.target.local, runtime.settings, runtime.target, runtime.clients, {"alice": alice},
+                       runtime.settings.config_json.parent)
     store = ChatStore.in_directory(app_state_dir(runtime.settings))
     chat = store.create_chat(alice.key)
     prompts = ("What's the weather in Beijing?", "What's on my schedule today?", "What time is it in Shanghai?",

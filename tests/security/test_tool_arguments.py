@@ -23,7 +23,7 @@ import pytest
 from identity.broker import ConsentRequired, CredentialBroker, OAuth2Token
 from localcloud.resources import inventory
 from tests.agent import conftest as agent_fixtures
-from tests.agent.conftest import World, decide
+from tests.agent.conftest import AgentWorld, decide
 from tests.security import test_least_privilege as least_privilege
 from tests.security.binding_support import RecordingProxy, calls_since
 from tools import CredentialSpec, Tool, ToolContext, ToolError, ToolOutcome, call_tool, discover_mcp_tools, tool
@@ -39,10 +39,10 @@ from tools.documents import (
 )
 from tools.services import MCP_SCOPES, get_current_time, get_schedule, weather_search
 
-# Fixtures by reference: the agent tests' `world` (provisioned localcloud, alice signed in for real) and per-test
+# Fixtures by reference: the agent tests' `agent_world` (provisioned localcloud, alice signed in for real) and per-test
 # `broker` (nothing cached, so any credential it fetches is an identity call localcloud counts), and the
 # least-privilege tests' `proxied` (that world, reaching every tool service and the MCP server through a recorder).
-world, broker, proxied = agent_fixtures.world, agent_fixtures.broker, least_privilege.proxied
+agent_world, broker, proxied = agent_fixtures.agent_world, agent_fixtures.broker, least_privilege.proxied
 
 
 def _attacks(valid: str, *, empty_is_valid: bool = False, **extra: str) -> list[Any]:
@@ -62,7 +62,7 @@ def _attacks(valid: str, *, empty_is_valid: bool = False, **extra: str) -> list[
 class Services:
     """alice's world whose every tool service is behind `proxy`, and a broker that has fetched nothing yet."""
 
-    world: World
+    world: AgentWorld
     proxy: RecordingProxy
     broker: CredentialBroker
 
@@ -89,20 +89,20 @@ class Services:
 
 
 @pytest.fixture(scope="module")
-def consented(world: World) -> World:
+def consented(agent_world: AgentWorld) -> AgentWorld:
     """alice has approved DingTalk and the MCP server once (the vault keeps them), so no call waits for consent."""
-    approver = CredentialBroker(world.clients, world.settings)
-    for need in ((world.settings.dingtalk_oauth_provider_name, DINGTALK_SCOPES),
-                 (world.settings.mcp_oauth_provider_name, MCP_SCOPES)):
+    approver = CredentialBroker(agent_world.clients, agent_world.settings)
+    for need in ((agent_world.settings.dingtalk_oauth_provider_name, DINGTALK_SCOPES),
+                 (agent_world.settings.mcp_oauth_provider_name, MCP_SCOPES)):
         try:
-            approver.oauth2_token(world.alice, *need)
+            approver.oauth2_token(agent_world.alice, *need)
         except ConsentRequired as needed:
-            decide(world, approver, needed.consent)
-    return world
+            decide(agent_world, approver, needed.consent)
+    return agent_world
 
 
 @pytest.fixture
-def services(consented: World, proxied: tuple[World, RecordingProxy], broker: CredentialBroker) -> Services:
+def services(consented: AgentWorld, proxied: tuple[AgentWorld, RecordingProxy], broker: CredentialBroker) -> Services:
     return Services(*proxied, broker)
 
 

@@ -36,8 +36,8 @@ from localcloud.jose import sign_jwt
 from localcloud.oidc.realm import realm_key
 from localcloud.store import open_store
 from tests.conftest import repo_root
-from tests.security.fault_support import free_port, provisioned_app
-from tests.support import give_consent, scripted_id_token, served, user_of
+from tests.security.fault_support import provisioned_app
+from tests.support import free_port, give_consent, scripted_id_token, served, user_of
 from ui.runtime import AppRuntime
 
 SERVICE_BEARER = "sample-backend-shared-token-0123456789"  # AGENT_BEARER_TOKEN: the sample backend's shared token

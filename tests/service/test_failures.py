@@ -18,7 +18,7 @@ import pytest
 
 import localcloud
 from agent.runtime import AgentRuntime, build_agent_runtime
-from tests.security.fault_support import bounded, free_port
+from tests.security.fault_support import bounded
 from tests.service.schemas import validate_event
 from tests.service.support import (
     DINGTALK,
@@ -30,6 +30,7 @@ from tests.service.support import (
     service_in_process,
     sse_events,
 )
+from tests.support import free_port
 
 FAIL_SECONDS = 30.0     # the model's bounded retries take ~2 s; a hang would take the read timeout (60 s) or forever
 FREED_SECONDS = 15.0    # the worker notices at the waiting consent's next heartbeat (5 s)

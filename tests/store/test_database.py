@@ -15,6 +15,7 @@ from identity.signin.sealing import new_secret, seal, secret_hash
 from identity.store import Database, StoreUnavailable, database_url, open_database
 from identity.store.legacy import import_legacy_files
 from identity.store.schema import metadata
+from tests.support import free_port
 
 KEY = "k" * 32
 
@@ -68,8 +69,6 @@ def test_postgresql_without_a_driver_means_psycopg(tmp_path: Path):
 
 
 def test_an_unreachable_server_is_a_clear_error_within_seconds(tmp_path: Path):
-    from tests.e2e.conftest import free_port
-
     url = database_url(f"postgresql://app:secret-password@127.0.0.1:{free_port()}/app", tmp_path)
     started = time.monotonic()
     with pytest.raises(StoreUnavailable) as raised:

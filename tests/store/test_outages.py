@@ -17,9 +17,8 @@ from agent.events import MessageAdded
 from agent.memory import ChatStore, recorded
 from identity.store import database_url, open_database
 from tests.conftest import repo_root
-from tests.e2e.conftest import free_port
 from tests.postgres import PostgresServer
-from tests.support import local_app_env, open_page
+from tests.support import free_port, local_app_env, open_page
 
 ALICE = ("https://lc/oauth/aliyun", "alice")
 PAGES = [str(repo_root() / "pages" / f"{name}.py") for name in ("login", "chat", "credentials", "inspect", "setup")]

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,6 +58,18 @@ def _eventually(check: Callable[[], bool], timeout: float = 5.0) -> float:
     return time.monotonic() - started
 
 
+def _when_waiting(feed: ChangeFeed) -> threading.Event:
+    """Set once a thread blocks on `feed` (a consent waiter has read its consent, still pending, and waits)."""
+    waiting, wait = threading.Event(), feed.wait
+
+    def wait_and_tell(timeout: float, seen: int | None = None) -> None:
+        waiting.set()
+        wait(timeout, seen)
+
+    feed.wait = wait_and_tell  # type: ignore[method-assign]
+    return waiting
+
+
 def _token(provider: str = "dingtalk") -> OAuth2Token:
     return OAuth2Token(time.time() + 3600, provider, SCOPES, "vault-token-value")
 
@@ -77,9 +90,10 @@ def test_a_consent_settled_on_one_replica_wakes_the_turn_waiting_on_the_other(re
     a.consents.add(consent)
     assert b.consents.get(consent.state) == consent  # the return may land on any replica
     woken: list[PendingConsent | None] = []
+    waiting = _when_waiting(a.consents.feed)
     waiter = threading.Thread(target=lambda: woken.append(a.wait_for_consent(ALICE, consent.state, 10.0)))
     waiter.start()
-    time.sleep(0.2)  # the turn is waiting
+    assert waiting.wait(5.0), "the turn never started waiting"
     b.consents.settle(consent.state, "completed")
     waiter.join(5.0)
     assert woken and woken[0] is not None and woken[0].status == "completed"
@@ -125,7 +139,12 @@ def test_a_cached_credential_is_served_without_a_database_round_trip(replicas):
     statements: list[str] = []
     from sqlalchemy import event
 
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    caller = threading.get_ident()
+
+    def listener(*args: Any) -> None:  # this thread's statements only: the change feed's own thread reads the feed
+        if threading.get_ident() == caller:
+            statements.append(args[2])
+
     event.listen(a.database.engine, "before_cursor_execute", listener)
     try:
         assert a.oauth2_token(ALICE, "dingtalk", SCOPES).value == "vault-token-value"

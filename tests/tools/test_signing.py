@@ -11,18 +11,18 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from tests.localcloud.resource_credentials import World, start_world, sts_keys
+from tests.localcloud.resource_credentials import CloudWorld, start_world, sts_keys
 from tools.signing import sign_schedule_request
 
 AWKWARD = [("date", "2026-03-02"), ("z", "2 3"), ("a-b", "1"), ("a", "x/y"), ("a", "~"), ("a", "é"), ("empty", "")]
 
 
 @pytest.fixture(scope="module")
-def signing_world(tmp_path_factory: pytest.TempPathFactory) -> World:
+def signing_world(tmp_path_factory: pytest.TempPathFactory) -> CloudWorld:
     return start_world(tmp_path_factory.mktemp("signing-world"))
 
 
-def _signed_get(world: World, pairs: list[tuple[str, str]]) -> httpx.Response:
+def _signed_get(world: CloudWorld, pairs: list[tuple[str, str]]) -> httpx.Response:
     url = f"{world.cloud.env()['LOCALCLOUD_SERVICES_URL']}/schedule?{urlencode(pairs)}"
     keys = sts_keys(world, "alice")
     headers = sign_schedule_request("GET", url, keys.access_key_id, keys.access_key_secret, keys.security_token,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import socket
 import time
 from collections.abc import Iterator
 
@@ -16,9 +15,9 @@ from identity.broker import ApiKey, ConsentRequired, CredentialBroker, OAuth2Tok
 from identity.clients import Clients
 from identity.cloud import connect
 from identity.users import SignedInUser
+from lab.browser import Browser
 from tests.identity.conftest import local_settings
-from tests.localcloud.browser import Browser
-from tests.support import give_consent, scripted_id_token, user_of
+from tests.support import free_port, give_consent, scripted_id_token, user_of
 from tools import (
     TOOLS,
     ToolContext,
@@ -37,7 +36,7 @@ from tools import (
 
 
 @dataclasses.dataclass
-class World:
+class ToolWorld:
     cloud: localcloud.LocalCloud
     settings: object
     broker: CredentialBroker
@@ -47,7 +46,7 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def tool_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ToolWorld]:
     directory = tmp_path_factory.mktemp("tools")
     cloud = localcloud.start(port=0, data_dir=directory / "lc")
     settings = local_settings(cloud, directory)
@@ -55,103 +54,101 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     provision.apply(clients, settings)
     browser = Browser()
     user = user_of(scripted_id_token(cloud, settings, "alice", browser=browser), "alice")
-    yield World(cloud, settings, CredentialBroker(clients, settings), clients.target.services, browser, user)
+    yield ToolWorld(cloud, settings, CredentialBroker(clients, settings), clients.target.services, browser, user)
     browser.close()
 
 
-def _consented(world: World, tool) -> None:
+def _consented(tool_world: ToolWorld, tool) -> None:
     """Run the tool's consent like a user would: approve at the provider, then the app completes it."""
     try:
-        resolve_credential(tool, world.user, world.broker)
+        resolve_credential(tool, tool_world.user, tool_world.broker)
         return
     except ConsentRequired as needed:
         consent = needed.consent
-    give_consent(world.broker, world.user, consent.state, "alice", world.settings.consent_return_url,
-                 browser=world.browser)
+    give_consent(tool_world.broker, tool_world.user, consent.state, "alice", tool_world.settings.consent_return_url,
+                 browser=tool_world.browser)
 
 
-def _run(world: World, tool, **arguments: object):
-    return call_tool(tool, arguments, world.user, world.broker, world.endpoints)
+def _run(tool_world: ToolWorld, tool, **arguments: object):
+    return call_tool(tool, arguments, tool_world.user, tool_world.broker, tool_world.endpoints)
 
 
-def test_weather_uses_the_api_key(world):
-    outcome = _run(world, weather_search, city="San Francisco")
+def test_weather_uses_the_api_key(tool_world):
+    outcome = _run(tool_world, weather_search, city="San Francisco")
     assert outcome.ok and "foggy" in outcome.content
     assert (outcome.credential_kind, outcome.provider) == ("api_key", "test-provider-api-key")
     assert outcome.fingerprint.startswith("sha256:")
 
 
-def test_schedule_returns_the_signed_in_users_own_events(world):
-    outcome = _run(world, get_schedule, date="2026-12-01")
+def test_schedule_returns_the_signed_in_users_own_events(tool_world):
+    outcome = _run(tool_world, get_schedule, date="2026-12-01")
     body = json.loads(outcome.content)
-    assert outcome.ok and body["user_id"] == world.user.subject and body["events"]
+    assert outcome.ok and body["user_id"] == tool_world.user.subject and body["events"]
 
 
-def test_time_needs_consent_first_then_works(world):
+def test_time_needs_consent_first_then_works(tool_world):
     with pytest.raises(ConsentRequired):
-        _run(world, get_current_time, timezone="Asia/Shanghai")
-    _consented(world, get_current_time)
-    outcome = _run(world, get_current_time, timezone="Asia/Shanghai")
+        _run(tool_world, get_current_time, timezone="Asia/Shanghai")
+    _consented(tool_world, get_current_time)
+    outcome = _run(tool_world, get_current_time, timezone="Asia/Shanghai")
     assert outcome.ok and json.loads(outcome.content)["timezone"] == "Asia/Shanghai"
 
 
-def test_dingtalk_document_write_then_read(world):
-    _consented(world, write_dingtalk_document)
-    written = _run(world, write_dingtalk_document, content="# Notes from the agent\nhello")
+def test_dingtalk_document_write_then_read(tool_world):
+    _consented(tool_world, write_dingtalk_document)
+    written = _run(tool_world, write_dingtalk_document, content="# Notes from the agent\nhello")
     assert written.ok, written.content
-    read = _run(world, read_dingtalk_document)
+    read = _run(tool_world, read_dingtalk_document)
     assert read.ok and "Notes from the agent" in read.content
 
 
-def test_oss_lists_and_reads_text_and_reports_binary(world):
-    listed = _run(world, list_oss_objects, prefix="docs/")
+def test_oss_lists_and_reads_text_and_reports_binary(tool_world):
+    listed = _run(tool_world, list_oss_objects, prefix="docs/")
     assert listed.ok and "docs/welcome.md" in listed.content
-    text = _run(world, read_oss_object, key="docs/welcome.md")
+    text = _run(tool_world, read_oss_object, key="docs/welcome.md")
     assert text.ok and text.content.strip()
-    binary = _run(world, read_oss_object, key="images/logo.png")
+    binary = _run(tool_world, read_oss_object, key="images/logo.png")
     assert binary.ok and "binary file" in binary.content
 
 
-def test_mcp_server_tools_are_discovered_and_called(world):
+def test_mcp_server_tools_are_discovered_and_called(tool_world):
     from tools import MCP_CREDENTIAL
 
     probe = dataclasses.replace(get_current_time, credential=MCP_CREDENTIAL)
-    _consented(world, probe)
-    token = resolve_credential(probe, world.user, world.broker)
-    found = {tool.name: tool for tool in discover_mcp_tools(world.endpoints["mcp_server"], token.value)}
+    _consented(tool_world, probe)
+    token = resolve_credential(probe, tool_world.user, tool_world.broker)
+    found = {tool.name: tool for tool in discover_mcp_tools(tool_world.endpoints["mcp_server"], token.value)}
     assert {"list_ecs_instances", "search_resources"} <= set(found)
-    outcome = _run(world, found["list_ecs_instances"], region="cn-beijing")
+    outcome = _run(tool_world, found["list_ecs_instances"], region="cn-beijing")
     assert outcome.ok and "i-" in outcome.content
 
 
-def test_oss_outside_the_policy_is_access_denied(world):
-    other = dataclasses.replace(world.settings, oss_bucket="someone-elses-bucket")
-    broker = CredentialBroker(world.broker.clients, other)
-    outcome = call_tool(read_oss_object, {"key": "secret.txt"}, world.user, broker, world.endpoints)
+def test_oss_outside_the_policy_is_access_denied(tool_world):
+    other = dataclasses.replace(tool_world.settings, oss_bucket="someone-elses-bucket")
+    broker = CredentialBroker(tool_world.broker.clients, other)
+    outcome = call_tool(read_oss_object, {"key": "secret.txt"}, tool_world.user, broker, tool_world.endpoints)
     assert not outcome.ok and "AccessDenied" in outcome.content
 
 
-def test_weather_with_a_wrong_key_fails_with_the_services_error(world):
-    context = ToolContext(ApiKey(time.time() + 60, "p", "not-the-key"), world.settings, world.endpoints)
+def test_weather_with_a_wrong_key_fails_with_the_services_error(tool_world):
+    context = ToolContext(ApiKey(time.time() + 60, "p", "not-the-key"), tool_world.settings, tool_world.endpoints)
     with pytest.raises(ToolError, match="401"):
         weather_search.function(context, city="Beijing")
 
 
-def test_dingtalk_refuses_an_mcp_scoped_token(world):
-    _consented(world, get_current_time)
-    mcp_token = resolve_credential(get_current_time, world.user, world.broker)
-    context = ToolContext(OAuth2Token(time.time() + 60, "x", (), mcp_token.value), world.settings, world.endpoints)
+def test_dingtalk_refuses_an_mcp_scoped_token(tool_world):
+    _consented(tool_world, get_current_time)
+    mcp_token = resolve_credential(get_current_time, tool_world.user, tool_world.broker)
+    context = ToolContext(OAuth2Token(time.time() + 60, "x", (), mcp_token.value), tool_world.settings,
+                          tool_world.endpoints)
     with pytest.raises(ToolError, match="401"):
         write_dingtalk_document.function(context, content="should not land")
 
 
 def test_an_unreachable_mcp_server_fails_fast_without_hanging():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     started = time.monotonic()
     with pytest.raises(ToolError, match="MCP server"):
-        discover_mcp_tools(f"http://127.0.0.1:{port}/mcp", "token", timeout=3)
+        discover_mcp_tools(f"http://127.0.0.1:{free_port()}/mcp", "token", timeout=3)
     assert time.monotonic() - started < 15
 
 

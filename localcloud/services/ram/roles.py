@@ -24,7 +24,7 @@ def create_role(call: Call) -> dict[str, Any]:
     """Create a role with its trust policy."""
     p = call.params
     name = valid_name(p.required("RoleName"), "RoleName", _ROLE_NAME, 64)
-    role = {
+    role: dict[str, Any] = {
         "RoleName": name, "RoleId": str(3 * 10**17 + secrets.randbelow(10**17)),
         "Arn": arns.role_arn(call.account, name),
         "AssumeRolePolicyDocument": checked_document(p.required("AssumeRolePolicyDocument", max_len=4096), trust=True),

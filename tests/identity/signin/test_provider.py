@@ -11,7 +11,17 @@ import pytest
 from httpx_oauth.oauth2 import GetAccessTokenError
 
 from identity.signin import OidcProvider, PublicOAuth2Client, SignInError, token_error_message
-from tests.identity.test_signin import CLIENT_ID, DISCOVERY, FOREIGN_KEY, ISSUER, JWKS, NONCE, NOW, mint, public_jwk
+from tests.identity.signin.test_id_token import (
+    CLIENT_ID,
+    DISCOVERY,
+    FOREIGN_KEY,
+    ISSUER,
+    JWKS,
+    NONCE,
+    NOW,
+    mint,
+    public_jwk,
+)
 
 DISCOVERY_URL = f"{ISSUER}/.well-known/openid-configuration"
 REDIRECT = "http://localhost:8501/oauth2callback"
