@@ -2,8 +2,11 @@
 
 In local mode the user's browser visits localcloud's sign-in and consent pages and the data plane's
 authorization URL and callback at `{APP_REDIRECT_URI}/lc`, so a hosted demo works from any visitor's
-browser while localcloud itself listens on 127.0.0.1 only. Just those pages pass: never the Tea RPC front
-(`POST /`, which acts with the root key) nor `/_localcloud/` (health, reset).
+browser while localcloud itself listens on 127.0.0.1 only. Just the front channel passes, what a browser visits:
+the sign-in server's authorize, login, consent and logout pages and the data plane's authorization URL and
+callback. Never the back channel (token, userinfo, revocation, introspection, JWKS, discovery: the app reaches
+those on localcloud's own loopback address, as its discovery document says), the Tea RPC front (`POST /`, which
+acts with the root key) or `/_localcloud/` (health, reset).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from web.bodies import read_body
 __all__ = [
     "ALLOWED_METHODS",
     "ALLOWED_PREFIXES",
+    "FRONT_CHANNEL_PAGES",
     "LOCALCLOUD_MOUNT",
     "LocalCloudProxy",
     "Upstream",
@@ -34,6 +38,8 @@ __all__ = [
 
 LOCALCLOUD_MOUNT = "/lc"  # the path of `Settings.localcloud_public_url` by default
 ALLOWED_PREFIXES = ("/oauth/", "/oauth2/")
+# The front channel: /oauth/<realm>/<page> and the data plane's /oauth2/authorize and /oauth2/callback/<id>.
+FRONT_CHANNEL_PAGES = frozenset({"authorize", "login", "consent", "logout"})
 ALLOWED_METHODS = frozenset({"GET", "HEAD", "POST"})
 MAX_BODY_BYTES = 64 * 1024  # localcloud refuses bigger forms anyway: never buffer more than that here
 TIMEOUT = httpx.Timeout(15.0, connect=3.0)
@@ -54,8 +60,13 @@ def is_forwardable(path: str) -> bool:
     """Whether a path below the mount is one of localcloud's browser-facing pages (no dot segments)."""
     if not path.startswith(ALLOWED_PREFIXES) or "\\" in path:
         return False
+    segments = path.split("/")
     # httpx resolves `..` before sending, so `/oauth/../_localcloud/reset` would escape the allowlist.
-    return not any(segment in (".", "..") for segment in path.split("/"))
+    if any(segment in (".", "..") for segment in segments):
+        return False
+    if segments[1] == "oauth":  # ["", "oauth", realm, page]
+        return len(segments) == 4 and segments[3] in FRONT_CHANNEL_PAGES
+    return path == "/oauth2/authorize" or (len(segments) == 4 and segments[2] == "callback" and bool(segments[3]))
 
 
 def _own_cookies(values: Iterable[str]) -> str:

@@ -44,14 +44,28 @@ def _cookie(response: httpx.Response) -> str:
     return header.split(";")[0]
 
 
-def test_the_discovery_document_is_forwarded_as_localcloud_serves_it(cloud_under_lc: localcloud.LocalCloud) -> None:
-    direct = httpx.get(cloud_under_lc.urls.discovery("aliyun"), trust_env=False, timeout=10)
+@pytest.mark.parametrize("realm", ["aliyun", "dingtalk"])
+@pytest.mark.parametrize(("method", "endpoint"), [
+    ("POST", "token"), ("GET", "userinfo"), ("POST", "revoke"), ("POST", "introspect"), ("GET", "jwks"),
+    ("GET", ".well-known/openid-configuration")])
+def test_the_back_channel_is_not_on_the_apps_origin(cloud_under_lc: localcloud.LocalCloud, realm: str, method: str,
+                                                    endpoint: str) -> None:
+    direct = httpx.request(method, f"{cloud_under_lc.url}/oauth/{realm}/{endpoint}", trust_env=False, timeout=10)
 
-    proxied = _send(_app(cloud_under_lc.url), "GET", "/lc/oauth/aliyun/.well-known/openid-configuration")
+    proxied = _send(_app(cloud_under_lc.url), method, f"/lc/oauth/{realm}/{endpoint}")
 
-    assert proxied.status_code == 200 and proxied.headers["content-type"] == "application/json"
-    assert proxied.json() == direct.json()
-    assert proxied.json()["issuer"] == f"{PUBLIC}/oauth/aliyun"
+    assert direct.status_code != 404  # localcloud serves it, on its own loopback port
+    assert proxied.status_code == 404 and "localcloud" not in proxied.text
+
+
+def test_the_discovery_document_names_the_back_channel_on_localclouds_own_port(
+        cloud_under_lc: localcloud.LocalCloud) -> None:
+    document = httpx.get(cloud_under_lc.urls.discovery("aliyun"), trust_env=False, timeout=10).json()
+
+    assert document["issuer"] == f"{PUBLIC}/oauth/aliyun"
+    assert document["authorization_endpoint"].startswith(f"{PUBLIC}/oauth/aliyun/")  # the front channel: public
+    for name in ("token_endpoint", "jwks_uri", "userinfo_endpoint", "introspection_endpoint", "revocation_endpoint"):
+        assert document[name].startswith(f"{cloud_under_lc.url}/oauth/aliyun/"), name
 
 
 def test_a_sign_in_passes_location_and_set_cookie_through_untouched(cloud_under_lc: localcloud.LocalCloud) -> None:
@@ -95,32 +109,36 @@ def test_only_browser_facing_prefixes_are_forwarded(cloud_under_lc: localcloud.L
 
 
 def test_other_methods_are_refused(cloud_under_lc: localcloud.LocalCloud) -> None:
-    response = _send(_app(cloud_under_lc.url), "PUT", "/lc/oauth/aliyun/token", content=b"x")
+    response = _send(_app(cloud_under_lc.url), "PUT", "/lc/oauth/aliyun/login", content=b"x")
 
     assert response.status_code == 405 and response.headers["allow"] == "GET, HEAD, POST"
 
 
 def test_without_a_local_cloud_nothing_is_served() -> None:
-    response = _send(_app(None), "GET", "/lc/oauth/aliyun/.well-known/openid-configuration")
+    response = _send(_app(None), "GET", "/lc/oauth/aliyun/authorize")
 
     assert response.status_code == 404 and "runs no built-in local cloud" in response.text
 
 
 def test_a_local_cloud_that_is_down_is_a_502_page() -> None:
-    response = _send(_app(f"http://127.0.0.1:{free_port()}"), "GET", "/lc/oauth/aliyun/jwks")
+    response = _send(_app(f"http://127.0.0.1:{free_port()}"), "GET", "/lc/oauth/aliyun/authorize")
 
     assert response.status_code == 502
     assert response.headers["content-type"].startswith("text/html") and "did not answer" in response.text
 
 
 def test_an_oversized_body_is_refused_before_forwarding(cloud_under_lc: localcloud.LocalCloud) -> None:
-    response = _send(_app(cloud_under_lc.url), "POST", "/lc/oauth/aliyun/token", content=b"x" * (65 * 1024))
+    response = _send(_app(cloud_under_lc.url), "POST", "/lc/oauth/aliyun/login", content=b"x" * (65 * 1024))
 
     assert response.status_code == 413
 
 
 @pytest.mark.parametrize(("path", "allowed"), [
     ("/oauth/aliyun/authorize", True), ("/oauth2/callback/abc", True), ("/oauth2/authorize", True),
+    ("/oauth/dingtalk/login", True), ("/oauth/aliyun/consent", True), ("/oauth/aliyun/logout", True),
+    ("/oauth/aliyun/token", False), ("/oauth/aliyun/jwks", False), ("/oauth/aliyun/introspect", False),
+    ("/oauth/aliyun/.well-known/openid-configuration", False), ("/oauth/aliyun/authorize/x", False),
+    ("/oauth2/callback/", False), ("/oauth2/token", False),
     ("/", False), ("", False), ("/_localcloud/health", False), ("/oauth", False),
     ("/oauth/../_localcloud/reset", False),
     ("/oauth2/./x", False), ("/oauth/aliyun/..", False), ("/oauth\\..\\x", False),

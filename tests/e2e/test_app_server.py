@@ -36,13 +36,11 @@ def test_the_sign_in_buttons_files_are_served_before_any_page_ran(server: AppSer
     assert response.status_code == 200 and "<html" in response.text.lower()
 
 
-def test_the_discovery_document_is_served_on_the_apps_origin(server: AppServer) -> None:
-    response = _get(f"{server.url}/lc/oauth/aliyun/.well-known/openid-configuration")
-
-    assert response.status_code == 200
-    assert response.json()["issuer"].startswith(f"{server.url}/lc")
-    assert response.json()["authorization_endpoint"] == f"{server.url}/lc/oauth/aliyun/authorize"
-
+def test_the_back_channel_is_not_served_on_the_apps_origin(server: AppServer) -> None:
+    # The sign-in page is (the front channel); the discovery document, token and JWKS are not (the back channel).
+    assert _get(f"{server.url}/lc/oauth/aliyun/.well-known/openid-configuration").status_code == 404
+    assert httpx.post(f"{server.url}/lc/oauth/aliyun/token", trust_env=False, timeout=15).status_code == 404
+    assert _get(f"{server.url}/lc/oauth/aliyun/authorize").status_code != 404
 
 def test_the_login_page_refuses_an_unknown_client_with_a_page_not_a_crash(server: AppServer) -> None:
     response = _get(f"{server.url}/lc/oauth/aliyun/authorize?response_type=code&client_id=no-such-app"

@@ -224,7 +224,7 @@ def _raw_get(port: int, target: bytes) -> bytes:
 def test_proxy_answers_a_query_it_cannot_forward_with_a_page_not_500(proxy_port):
     # Was: 500 Internal Server Error (httpx.InvalidURL building the upstream URL from a raw '#' in the query).
     # Fix: web/local_proxy.py:LocalCloudProxy._forward answers 400 with a page.
-    answer = _raw_get(proxy_port, b"/lc/oauth/aliyun/jwks?#fragment")
+    answer = _raw_get(proxy_port, b"/lc/oauth/aliyun/authorize?#fragment")
     assert answer.startswith(b"HTTP/1.1 400 ") and b"<h1>Bad request</h1>" in answer
 
 
@@ -233,6 +233,6 @@ def test_proxy_forwards_non_ascii_headers_instead_of_failing(proxy_port, header)
     # Was: 500 (httpx encodes str header values as ASCII: UnicodeEncodeError on a Latin-1 User-Agent or lc_ cookie).
     # Fix: web/local_proxy.py:LocalCloudProxy._forward forwards the headers as the bytes the browser sent.
     value = b"lc_oauth_browser=\xe9t\xe9" if header == "cookie" else b"\xe9t\xe9"
-    response = httpx.get(f"http://127.0.0.1:{proxy_port}/lc/oauth/aliyun/jwks", headers={header: value}, timeout=10,
-                         trust_env=False)
-    assert response.status_code == 200 and response.json()["keys"]
+    response = httpx.get(f"http://127.0.0.1:{proxy_port}/lc/oauth/aliyun/authorize", headers={header: value},
+                         timeout=10, trust_env=False)
+    assert response.status_code == 400 and "text/html" in response.headers["content-type"]  # localcloud's own page

@@ -25,7 +25,7 @@ from ui.runtime import get_runtime
 REBIND_HOST = "rebind.attacker.example"
 PAGES = ("/", "/chat", "/credentials", "/inspect", "/setup", "/login")
 ROUTES = ("/callback?state=x", "/consent/authorize?state=x", "/auth/logout", "/oauth2callback",
-          "/lc/oauth/aliyun/.well-known/openid-configuration", "/_stcore/health", "/_stcore/host-config")
+          "/lc/oauth/aliyun/authorize", "/_stcore/health", "/_stcore/host-config")
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,8 @@
 """`POST /introspect` (RFC 7662): is this token live, and what does it say?
 
-Choice: client authentication is optional. The endpoint is only on 127.0.0.1, where localcloud trusts
-every caller anyway, and resource servers of any client may ask; access tokens are JWTs whose claims are
-readable without it. Credentials that are sent are checked (a wrong secret is `invalid_client`).
+Client authentication is required (RFC 7662 §2.1): only a client that proves its secret may ask, so a token
+alone tells nobody whether it is live. A public client (no secret) or none at all is `invalid_client` (401); the
+endpoint is also only on localcloud's own port, never on the app's origin.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from starlette.responses import Response
 
 from localcloud.jose import JwtError
 from localcloud.oidc.client_auth import authenticate_client
-from localcloud.oidc.errors import InvalidRequest, OAuthError
-from localcloud.oidc.forms import basic_credentials, parse_form
+from localcloud.oidc.errors import InvalidClient, InvalidRequest, OAuthError
+from localcloud.oidc.forms import parse_form
 from localcloud.oidc.grants import find_refresh
 from localcloud.oidc.realm import Realm
 from localcloud.oidc.responses import oauth_error, token_json
@@ -52,9 +52,9 @@ def introspect(realm: Realm, request: Request, body: bytes) -> Response:
     """`{"active": false}` for anything not live; otherwise `active` with the token's claims."""
     try:
         form = parse_form(body, request.headers.get("content-type"))
-        authorization = request.headers.get("authorization")
-        if form.get("client_id") or basic_credentials(authorization):
-            authenticate_client(realm, form, authorization)
+        # RFC 7662 §2.1: only an authenticated client may ask; a token is no key to its own details.
+        if not authenticate_client(realm, form, request.headers.get("authorization")).authenticated:
+            raise InvalidClient("introspection needs the calling client's credentials (its client secret)")
         token = form.get("token")
         if not token:
             raise InvalidRequest("the parameter 'token' is required")

@@ -78,7 +78,8 @@ def test_an_access_token_expires_after_the_apps_validity(clocked_cloud: localclo
 
     at_start.offset = tokens["expires_in"] + 60
     info = userinfo(clocked_cloud, tokens["access_token"])
-    introspection = post_form(clocked_cloud, "aliyun", "introspect", {"token": tokens["access_token"]}).json()
+    introspection = post_form(clocked_cloud, "aliyun", "introspect", {"token": tokens["access_token"]},
+                              auth=(clocked_apps.web, clocked_apps.web_secret)).json()
 
     assert info.status_code == 401 and introspection == {"active": False}
     assert refresh(clocked_cloud, clocked_apps.web, tokens["refresh_token"]).status_code == 200

@@ -30,8 +30,8 @@ def signed_in_tokens(cloud: localcloud.LocalCloud, apps: Apps, browser: Browser,
     return response.json()
 
 
-def introspect(cloud: localcloud.LocalCloud, token: str, **extra: Any) -> dict[str, Any]:
-    response = post_form(cloud, "aliyun", "introspect", {"token": token}, **extra)
+def introspect(cloud: localcloud.LocalCloud, token: str, auth: tuple[str, str], **extra: Any) -> dict[str, Any]:
+    response = post_form(cloud, "aliyun", "introspect", {"token": token}, auth=auth, **extra)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -135,22 +135,29 @@ def test_introspection_reports_live_tokens_with_their_claims_and_revoked_ones_in
         cloud: localcloud.LocalCloud, apps: Apps, browser: Browser) -> None:
     tokens = signed_in_tokens(cloud, apps, browser)
 
-    access = introspect(cloud, tokens["access_token"])
-    refresh_info = introspect(cloud, tokens["refresh_token"], auth=(apps.web, apps.web_secret))
+    client = (apps.web, apps.web_secret)
+    access = introspect(cloud, tokens["access_token"], client)
+    refresh_info = introspect(cloud, tokens["refresh_token"], client)
     post_form(cloud, "aliyun", "revoke", {"token": tokens["refresh_token"], "client_id": apps.web})
 
     assert access["active"] is True and access["client_id"] == apps.web and access["token_type"] == "Bearer"
     assert set(access["scope"].split()) == {"aliuid", "profile", "openid"} and access["sub"].isdigit()
     assert refresh_info["active"] is True and refresh_info["client_id"] == apps.web
-    assert introspect(cloud, tokens["refresh_token"]) == {"active": False}
-    assert introspect(cloud, tokens["access_token"]) == {"active": False}
-    assert introspect(cloud, "garbage") == {"active": False}
+    assert introspect(cloud, tokens["refresh_token"], client) == {"active": False}
+    assert introspect(cloud, tokens["access_token"], client) == {"active": False}
+    assert introspect(cloud, "garbage", client) == {"active": False}
 
 
-def test_introspection_checks_credentials_when_they_are_sent(cloud: localcloud.LocalCloud, apps: Apps) -> None:
-    wrong = post_form(cloud, "aliyun", "introspect", {"token": "x"}, auth=(apps.web, "wrong"))
+def test_introspection_needs_the_clients_credentials(cloud: localcloud.LocalCloud, apps: Apps,
+                                                     browser: Browser) -> None:
+    token = signed_in_tokens(cloud, apps, browser)["access_token"]
+    wrong = post_form(cloud, "aliyun", "introspect", {"token": token}, auth=(apps.web, "wrong"))
+    anonymous = post_form(cloud, "aliyun", "introspect", {"token": token})
+    named_only = post_form(cloud, "aliyun", "introspect", {"token": token, "client_id": apps.web})
 
-    assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
+    for refused in (wrong, anonymous, named_only):  # RFC 7662 §2.1: a live token alone learns nothing
+        assert refused.status_code == 401 and refused.json()["error"] == "invalid_client", refused.text
+        assert "active" not in refused.json()
 
 
 def test_client_credentials_with_the_secret_gives_an_access_token_only(cloud: localcloud.LocalCloud,
@@ -163,7 +170,7 @@ def test_client_credentials_with_the_secret_gives_an_access_token_only(cloud: lo
     assert "refresh_token" not in body and "id_token" not in body and body["scope"] == "aliuid"
     claims = jwt.decode(body["access_token"], options={"verify_signature": False})
     assert claims["sub"] == claims["client_id"] == claims["aud"] == apps.web
-    assert introspect(cloud, body["access_token"])["active"] is True
+    assert introspect(cloud, body["access_token"], (apps.web, apps.web_secret))["active"] is True
 
 
 @pytest.mark.parametrize("names_itself", [True, False])
