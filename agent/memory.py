@@ -24,6 +24,7 @@ from agent.events import Event, MessageAdded, card_record
 from agent.history import HISTORY_CHARS, HISTORY_TURNS, trim_history
 from identity.errors import IdentityError
 from identity.store import Database, database_url, open_database
+from identity.store.database import insert_new
 from identity.store.schema import chat_entries, chats
 
 __all__ = ["DEFAULT_TITLE", "MAX_CHATS_PER_USER", "MAX_ENTRIES_PER_CHAT", "ChatStore", "ChatSummary", "Entry",
@@ -131,21 +132,22 @@ class ChatStore:
 
     def open_session(self, owner: Owner, chat_id: str) -> ChatSummary:
         """The owner's chat with this id (a session id of the agent service), created when no chat has it yet;
-        SessionTaken when it is another user's. One transaction: two requests for a new id create it once."""
+        SessionTaken when it is another user's. Decided by the database: of two requests naming one new id, at
+        once, on any replicas, one creates it and the other finds it."""
         now = self.clock()
         with self._write() as db:
-            row = db.execute(select(chats.c.issuer, chats.c.subject).where(chats.c.id == chat_id)).first()
-            if row is not None and (row[0], row[1]) != owner:
-                raise SessionTaken("This session_id belongs to another user: use one of your own (or none).")
-            if row is not None:
-                return _chat(db, owner, chat_id)
             count = db.execute(select(func.count()).select_from(chats).where(_mine(chats, owner))).scalar_one()
-            if count >= MAX_CHATS_PER_USER:
+            row = db.execute(select(chats.c.issuer, chats.c.subject).where(chats.c.id == chat_id)).first()
+            if row is None and count >= MAX_CHATS_PER_USER:
                 raise LimitReached(f"You have {count} chats, the most one user may keep: delete one to start "
                                    "another.")
-            db.execute(insert(chats).values(id=chat_id, issuer=owner[0], subject=owner[1], title=DEFAULT_TITLE,
-                                            created_at=now, updated_at=now))
-        return ChatSummary(chat_id, DEFAULT_TITLE, now, now)
+            if row is None:
+                insert_new(db, chats, {"id": chat_id, "issuer": owner[0], "subject": owner[1], "title": DEFAULT_TITLE,
+                                       "created_at": now, "updated_at": now})
+                row = db.execute(select(chats.c.issuer, chats.c.subject).where(chats.c.id == chat_id)).one()
+            if (row[0], row[1]) != owner:
+                raise SessionTaken("This session_id belongs to another user: use one of your own (or none).")
+            return _chat(db, owner, chat_id)
 
     def get_chat(self, owner: Owner, chat_id: str) -> ChatSummary:
         with self._read() as db:

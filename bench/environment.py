@@ -6,13 +6,19 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import uvicorn
+
 from identity.cloud import PROXY_VARIABLES
 
-__all__ = ["BASE_ENVIRON", "REPO_ROOT", "adopt_cloud_environment", "prepare_environment", "stop_process"]
+__all__ = ["BASE_ENVIRON", "REPO_ROOT", "adopt_cloud_environment", "free_port", "prepare_environment", "served",
+           "stop_process"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _PROXIES = PROXY_VARIABLES
@@ -61,3 +67,31 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextmanager
+def served(app: Any, start_seconds: float = 30, port: int = 0, **options: Any) -> Iterator[int]:
+    """An ASGI app served by uvicorn on 127.0.0.1 (`port`, or any free one) in a thread, from a socket bound here
+    (so raw-socket tests know the port at once), lifespan included; yields the port and stops the server afterwards.
+    AssertionError if it has not started within `start_seconds`. `options` go to `uvicorn.Config`. The one copy:
+    the tests (through tests.support) and the benchmarks serve their helper apps with it."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(16)
+    # h11 and asyncio, whatever else is installed (uvicorn picks httptools/uvloop when present, and they read a raw
+    # request line differently): tests and benchmarks see the same server on every machine.
+    server = uvicorn.Server(uvicorn.Config(app, **{"log_level": "critical", "access_log": False, "http": "h11",
+                                                   "loop": "asyncio", **options}))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + start_seconds
+    while not server.started and time.monotonic() < deadline and thread.is_alive():
+        time.sleep(0.02)  # a poll interval: the deadline bounds the wait
+    try:
+        if not server.started:
+            raise AssertionError(f"uvicorn did not start within {start_seconds:.0f} s on port {sock.getsockname()[1]}")
+        yield sock.getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()

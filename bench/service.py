@@ -16,6 +16,7 @@ from collections.abc import Callable
 import httpx
 
 from bench.chat import _consent_everything
+from bench.environment import served
 from bench.plan import Plan
 from bench.results import Results
 from bench.stats import ratio
@@ -75,7 +76,6 @@ def run(world: World, plan: Plan, results: Results) -> None:
 
     from agent.runtime import build_agent_runtime
     from agent.service.app import create_app
-    from tests.support import served
 
     section = results.section(SERVICE, "8. The agent service: /process next to the in-process loop")
     _consent_everything(world)

@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -124,26 +124,27 @@ def _cached_calls(database: Database, samples: int) -> tuple[list[float], list[f
         broker.oauth2_token(_USER, "dingtalk", _SCOPES)
         broker.log.flush()
 
-    series = tuple([_timed_us(call) for _ in range(samples)]
-                   for call in (lambda: broker.oauth2_token(_USER, "dingtalk", _SCOPES), memory_only, written_at_once))
+    def with_the_store() -> None:
+        broker.oauth2_token(_USER, "dingtalk", _SCOPES)
+
+    cached, memory, at_once = ([_timed_us(call) for _ in range(samples)]
+                               for call in (with_the_store, memory_only, written_at_once))
     broker.log.flush()
-    return series  # type: ignore[return-value]
+    return cached, memory, at_once
 
 
-def _timed_us(call: object) -> float:
+def _timed_us(call: Callable[[], object]) -> float:
     started = time.perf_counter()
-    call()  # type: ignore[operator]
+    call()
     return (time.perf_counter() - started) * 1e6
 
 
 @contextmanager
 def _postgres(workdir: Path) -> Iterator[str | None]:
     """A throwaway PostgreSQL cluster (as the tests start one), or None when PostgreSQL is not installed."""
-    from tests.postgres import find_bin_dir, postgres_cluster
+    from tests.postgres import installed_bin_dir, postgres_cluster
 
-    try:
-        find_bin_dir()
-    except BaseException:  # pytest.fail's exception outside pytest: no PostgreSQL here
+    if installed_bin_dir() is None:
         yield None
         return
     with postgres_cluster(workdir / "postgres") as server:

@@ -3,22 +3,21 @@ consent return route served by uvicorn in a thread (as the app serves it)."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
 import jwt
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 import localcloud
-from bench.environment import free_port
+from bench.environment import free_port, served
 from identity import provision
 from identity.broker import ConsentRequired, CredentialBroker
 from identity.broker.routes import CONSENT_AUTHORIZE_PATH, CONSENT_RETURN_PATH, authorize_link, consent_routes
@@ -33,7 +32,6 @@ __all__ = ["SESSION_COOKIE", "ReturnServer", "World", "approve_consent", "author
            "ensure_consented", "user_of"]
 
 SESSION_COOKIE = "bench_session"
-_START_TIMEOUT_SECONDS = 15.0
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -49,11 +47,9 @@ class ReturnServer:
         self.arrivals: dict[str, float] = {}
         self.sdk_handler: Endpoint | None = None
         self._ours = ours
-        app = Starlette(routes=[Route(CONSENT_RETURN_PATH, self._dispatch, methods=["GET"]),
-                                Route(CONSENT_AUTHORIZE_PATH, authorize, methods=["GET"])])
-        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                                     access_log=False, lifespan="off"))
-        self._thread = threading.Thread(target=self._server.run, name="bench-return-route", daemon=True)
+        self._app = Starlette(routes=[Route(CONSENT_RETURN_PATH, self._dispatch, methods=["GET"]),
+                                      Route(CONSENT_AUTHORIZE_PATH, authorize, methods=["GET"])])
+        self._running = ExitStack()
 
     async def _dispatch(self, request: Request) -> Response:
         state = request.query_params.get("state", "")
@@ -63,16 +59,10 @@ class ReturnServer:
         return await self._ours(request)
 
     def start(self) -> None:
-        self._thread.start()
-        deadline = time.monotonic() + _START_TIMEOUT_SECONDS
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError(f"the return route did not start on port {self.port}")
-            time.sleep(0.01)
+        self._running.enter_context(served(self._app, port=self.port, lifespan="off"))
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
+        self._running.close()
 
 
 @dataclass

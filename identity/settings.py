@@ -125,9 +125,11 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _return_url(sources: _Sources, name: str, default: str | None = None) -> str | None:
-    """A URL browsers are sent back to with sign-in codes and consent returns in its query: https, or http only on
-    this machine (RFC 8252 §7.3), and never with a user name before the host, which hides where it really goes."""
+def _return_url(sources: _Sources, name: str, default: str | None = None,
+                what: str = "sign-in codes and consent returns") -> str | None:
+    """A URL that secrets travel to (browsers are sent back to it with sign-in codes and consent returns in its
+    query; the agent service is sent ID tokens): https, or http only on this machine (RFC 8252 §7.3), and never
+    with a user name before the host, which hides where it really goes."""
     value = _url(sources, name, default)
     if value is None:
         return None
@@ -141,7 +143,7 @@ def _return_url(sources: _Sources, name: str, default: str | None = None) -> str
                             "scheme, host, optional port and path, like https://demo.example.com.")
     if parts.scheme == "http" and not _is_loopback(host):
         raise SettingsError(f"{name}={value!r} (from {sources.origin(name)}) is plain http to another machine, so "
-                            "sign-in codes and consent returns would cross the network unencrypted: use https, or "
+                            f"{what} would cross the network unencrypted: use https, or "
                             "http://localhost (127.0.0.1) for a demo on this machine.")
     return value
 
@@ -234,7 +236,7 @@ def load_settings(environ: Mapping[str, str] | None = None, secrets: Mapping[str
         setup_token=sources.get("APP_SETUP_TOKEN") or None,
         database_url=sources.get("APP_DATABASE_URL") or None, secret_key=sources.get("APP_SECRET_KEY") or None,
         replica_name=(sources.get("APP_REPLICA_NAME") or "")[:40],
-        agent_endpoint=_url(sources, "AGENT_ENDPOINT"),
+        agent_endpoint=_return_url(sources, "AGENT_ENDPOINT", what="the users' ID tokens"),
         agent_service_host=sources.get("AGENT_SERVICE_HOST") or "127.0.0.1",
         agent_service_port=_port(sources, "AGENT_SERVICE_PORT") if sources.get("AGENT_SERVICE_PORT") else 8080,
         agent_bearer_token=sources.get("AGENT_BEARER_TOKEN") or None,

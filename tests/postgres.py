@@ -26,7 +26,7 @@ from psycopg import sql
 
 from tests.support import free_port
 
-__all__ = ["PostgresServer", "find_bin_dir", "postgres_cluster"]
+__all__ = ["PostgresServer", "find_bin_dir", "installed_bin_dir", "postgres_cluster"]
 
 _DEBIAN_GLOB = "/usr/lib/postgresql/*/bin"
 _OS_USER = "postgres"       # the account Debian's package creates; also the cluster's superuser name
@@ -68,8 +68,9 @@ def _version(bin_dir: Path) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", bin_dir.parent.name)) or (0,)
 
 
-def find_bin_dir() -> Path:
-    """The directory holding initdb and pg_ctl: Debian's highest installed version, else whatever PATH has."""
+def installed_bin_dir() -> Path | None:
+    """The directory holding initdb and pg_ctl: Debian's highest installed version, else whatever PATH has; None
+    when PostgreSQL is not installed."""
     candidates = sorted((Path(path) for path in glob.glob(_DEBIAN_GLOB)), key=_version, reverse=True)
     on_path = shutil.which("initdb")
     if on_path:
@@ -77,6 +78,14 @@ def find_bin_dir() -> Path:
     for directory in candidates:
         if all(os.access(directory / tool, os.X_OK) for tool in ("initdb", "pg_ctl", "postgres")):
             return directory
+    return None
+
+
+def find_bin_dir() -> Path:
+    """`installed_bin_dir()`, or the calling test fails (never skips) saying how to install PostgreSQL."""
+    found = installed_bin_dir()
+    if found is not None:
+        return found
     pytest.fail(f"These tests need a PostgreSQL server (initdb, pg_ctl) and none is installed. Install it with "
                 f"`{_INSTALL_HINT}` (.ci/run does this), then run the tests again.", pytrace=False)
 

@@ -3,26 +3,23 @@
 from __future__ import annotations
 
 import secrets
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 import jwt
 import pytest
 import streamlit as st
-import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Mount
 from streamlit.testing.v1 import AppTest
 
 import localcloud
-from bench.environment import free_port as free_port  # the tests import it from here
+from bench.environment import free_port as free_port  # the tests import both from here
+from bench.environment import served as served
 from identity import provision
 from identity.broker import CredentialBroker
 from identity.settings import Settings
@@ -111,33 +108,6 @@ def open_page(page: str, session_id: str | None = None, timeout: float = 90) -> 
     at.run()
     assert not at.exception
     return at
-
-
-@contextmanager
-def served(app: Any, start_seconds: float = 30, **options: Any) -> Iterator[int]:
-    """An ASGI app served by uvicorn on 127.0.0.1 in a thread, from a socket bound here (so raw-socket tests know
-    the port at once), lifespan included; yields the port and stops the server afterwards. Fails the test if the
-    server has not started within `start_seconds`. `options` go to `uvicorn.Config` (e.g. a shutdown timeout)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    # h11 and asyncio, whatever else is installed (uvicorn picks httptools/uvloop when present, and they read a raw
-    # request line differently): the tests see the same server on every machine.
-    server = uvicorn.Server(uvicorn.Config(app, **{"log_level": "critical", "access_log": False, "http": "h11",
-                                                   "loop": "asyncio", **options}))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + start_seconds
-    while not server.started and time.monotonic() < deadline and thread.is_alive():
-        time.sleep(0.02)  # a poll interval: the deadline bounds the wait
-    try:
-        if not server.started:
-            raise AssertionError(f"uvicorn did not start within {start_seconds:.0f} s on port {sock.getsockname()[1]}")
-        yield sock.getsockname()[1]
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
 
 
 @contextmanager

@@ -131,10 +131,6 @@ class ActivityLog:
         return [Activity(row.at, user, row.action, row.provider, row.outcome, row.latency_ms, row.detail,
                          Trace(row.turn_id, row.tool_call_id, row.tool)) for row in rows]
 
-    def forget(self, user: tuple[str, str]) -> None:
-        self.flush()
-        with self.database.write() as db:
-            db.execute(delete(activity).where(_mine(user)))
 
 
 def _mine(user: tuple[str, str]) -> Any:

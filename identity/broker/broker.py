@@ -201,7 +201,7 @@ class CredentialBroker:
         return self._request_token(user, key, flow, forced, custom_parameters)
 
     def _request_token(self, user: SignedInUser, key: CacheKey, flow: str, force: bool,
-                       custom_parameters: dict[str, str] | None) -> OAuth2Token:
+                       custom_parameters: dict[str, str] | None, *, consented: bool = False) -> OAuth2Token:
         state = ConsentRegistry.new_state()
         federated = flow != "M2M"
         request = data.GetResourceOAuth2TokenRequest(
@@ -211,10 +211,15 @@ class CredentialBroker:
             custom_state=state if federated else None, custom_parameters=custom_parameters)
         body = self._call(user, "GetResourceOAuth2Token", key.provider,
                           lambda: self._as_role(user).get_resource_oauth2_token(request).body)
-        if body.access_token:
-            # A token after a Disconnect means a fresh consent completed: from now on the vault's answer counts.
+        if body.access_token and (force or consented):
+            # A fresh consent completed (or the forced request needed none): from now on the vault's answer counts.
             # Until then the mark stays, so a consent that is declined or refused never brings the old token back.
             self.marks.discard(key)
+        elif body.access_token and key in self.marks:
+            # Disconnected (here or on another replica) while this request was on its way: the vault's token does not
+            # count; ask for consent again instead.
+            return self._request_token(user, key, flow, True, custom_parameters)
+        if body.access_token:
             return self._keep_token(key, body)
         raise ConsentRequired(self._pending(user, state, key.provider, key.scopes, body))
 
@@ -234,7 +239,9 @@ class CredentialBroker:
             resource_oauth2_return_url=self.settings.consent_return_url)
         body = self._call(user, "GetResourceOAuth2Token", provider,
                           lambda: self._as_role(user).get_resource_oauth2_token(request).body)
-        return self._keep_token(key, body) if body.access_token else None
+        if not body.access_token or key in self.marks:  # disconnected meanwhile, here or on another replica
+            return None
+        return self._keep_token(key, body)
 
     def _keep_token(self, key: CacheKey, body: Any) -> OAuth2Token:
         token = OAuth2Token(self.clock() + float(body.expires_in or 0), key.provider, key.scopes, body.access_token)
@@ -270,7 +277,7 @@ class CredentialBroker:
     def _token_after_consent(self, user: SignedInUser, consent: PendingConsent) -> None:
         """Fetched as soon as a consent completes, so the waiting tool call finds it in the cache."""
         self._request_token(user, self._key(user, "oauth2", consent.provider, consent.scopes), "USER_FEDERATION",
-                            False, None)
+                            False, None, consented=True)
 
     # -- what a user holds (the pages' one read-only query) ---------------------------------------------------
     def holdings(self, user: SignedInUser, needs: Sequence[CredentialNeed] = ()) -> Holdings:

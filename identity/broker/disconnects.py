@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, exists, insert, select
+from sqlalchemy import Connection, and_, delete, exists, select
 
 from identity.broker.cache import CacheKey
 from identity.store import Database
+from identity.store.database import insert_new
 from identity.store.schema import disconnects
 
 __all__ = ["DisconnectMarks"]
@@ -43,10 +44,9 @@ class DisconnectMarks:
     @staticmethod
     def add(db: Connection, key: CacheKey, now: float) -> None:
         """Mark inside the caller's transaction (the broker announces the Disconnect in the same one)."""
-        if not db.execute(select(exists().where(_where(key)))).scalar():
-            db.execute(insert(disconnects).values(issuer=key.user[0], subject=key.user[1], workload=key.workload,
-                                                  kind=key.kind, provider=key.provider,
-                                                  scopes=json.dumps(list(key.scopes)), created_at=now))
+        insert_new(db, disconnects, {"issuer": key.user[0], "subject": key.user[1], "workload": key.workload,
+                                     "kind": key.kind, "provider": key.provider, "scopes": json.dumps(list(key.scopes)),
+                                     "created_at": now})  # a second Disconnect (anywhere) keeps the first mark
 
     def discard(self, key: CacheKey) -> None:
         with self.database.write() as db:

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, select, text
+from sqlalchemy import Connection, Engine, Table, create_engine, event, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from identity.errors import SettingsError
@@ -28,8 +29,8 @@ from identity.store import schema
 from identity.store.errors import StoreUnavailable
 from identity.store.sealing import Sealer, local_secret_key
 
-__all__ = ["APP_STATE_DIRNAME", "DATABASE_FILE", "Database", "app_state_dir", "database_url", "open_app_database",
-           "open_database"]
+__all__ = ["APP_STATE_DIRNAME", "DATABASE_FILE", "Database", "app_state_dir", "database_url", "insert_new",
+           "open_app_database", "open_database"]
 
 APP_STATE_DIRNAME = ".appstate"
 DATABASE_FILE = "app.sqlite3"
@@ -113,11 +114,24 @@ class Database:
     def _failures(self) -> Iterator[None]:
         try:
             yield
+        except IntegrityError:  # a rule of the data, not an outage: the caller decides (a race another process won)
+            raise
         except (DBAPIError, PoolTimeout) as exc:
             raise StoreUnavailable(_unavailable(self.shown_url, exc)) from None
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def insert_new(connection: Connection, table: Table, values: dict[str, Any]) -> bool:
+    """Insert the row unless one with its key exists (`ON CONFLICT DO NOTHING`, on either engine); whether it did.
+
+    Check-then-insert is a race between processes (two replicas starting at once, two requests naming one new
+    session): this decides it in the database, and the loser sees the winner's row afterwards."""
+    dialect = {"postgresql": postgresql, "sqlite": sqlite}[connection.dialect.name]
+    statement = dialect.insert(table).values(**values).on_conflict_do_nothing()
+    # RETURNING, not rowcount: psycopg reports no row count for this statement.
+    return connection.execute(statement.returning(*table.primary_key.columns)).first() is not None
 
 
 def _unavailable(shown_url: str, exc: BaseException) -> str:
@@ -218,12 +232,11 @@ def _migration_lock(database: Database, url: str) -> Iterator[None]:
 
 def _check_key(database: Database) -> None:
     """The first process seals a check value; every later one must open it, or its key is not the database's."""
+    sealed = database.sealer.seal(_SEAL_CHECK, "meta:seal_check").hex()
     with database.write() as connection:
-        row = connection.execute(select(schema.meta.c.value).where(schema.meta.c.name == "seal_check")).first()
-        if row is None:
-            sealed = database.sealer.seal(_SEAL_CHECK, "meta:seal_check").hex()
-            connection.execute(schema.meta.insert().values(name="seal_check", value=sealed))
+        if insert_new(connection, schema.meta, {"name": "seal_check", "value": sealed}):
             return
+        row = connection.execute(select(schema.meta.c.value).where(schema.meta.c.name == "seal_check")).one()
     if database.sealer.open(bytes.fromhex(row[0]), "meta:seal_check") != _SEAL_CHECK:
         raise SettingsError("APP_SECRET_KEY is not the key this database was sealed with: set the same "
                             "APP_SECRET_KEY on every replica (or, for the embedded database, restore "

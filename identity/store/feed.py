@@ -118,6 +118,9 @@ class ChangeFeed:
             except StoreUnavailable as exc:  # the database went away: keep trying, quietly bounded
                 _LOG.warning("The change feed lost its database (%s); retrying in %.0f s.", exc, _RETRY_SECONDS)
                 self._stopping.wait(_RETRY_SECONDS)
+            except Exception:  # whatever else: a feed that stops would leave this replica deaf to sign-outs
+                _LOG.exception("The change feed failed; retrying in %.0f s.", _RETRY_SECONDS)
+                self._stopping.wait(_RETRY_SECONDS)
 
     def _poll(self) -> None:
         while not self._stopping.is_set():

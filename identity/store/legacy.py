@@ -14,11 +14,10 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, exists, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, insert, update
 
 from identity.store import schema
-from identity.store.database import Database
+from identity.store.database import Database, insert_new
 
 __all__ = ["LEGACY_FILES", "import_legacy_files"]
 
@@ -33,14 +32,12 @@ def import_legacy_files(database: Database, directory: Path) -> int:
     present = [directory / name for name in LEGACY_FILES if (directory / name).is_file()]
     if not present:
         return 0
-    try:
-        with database.write() as db:
-            if db.execute(select(exists().where(schema.meta.c.name == _MARKER))).scalar():
-                return 0
-            count = _sessions(db, directory / SESSIONS_FILE) + _chats(db, directory / CHATS_FILE)
-            db.execute(insert(schema.meta).values(name=_MARKER, value=str(count)))
-    except IntegrityError:  # another replica imported at the same moment and committed first
-        return 0
+    with database.write() as db:
+        # The marker first: a replica starting at the same moment waits on it, then finds it taken and imports nothing.
+        if not insert_new(db, schema.meta, {"name": _MARKER, "value": "importing"}):
+            return 0
+        count = _sessions(db, directory / SESSIONS_FILE) + _chats(db, directory / CHATS_FILE)
+        db.execute(update(schema.meta).where(schema.meta.c.name == _MARKER).values(value=str(count)))
     for path in present:
         path.rename(path.with_name(path.name + ".imported"))
     _LOG.info("Imported %d rows from the earlier state files in %s.", count, directory)

@@ -46,10 +46,17 @@ def test_secret_values_never_show_in_the_repr(tmp_path):
     ({"APP_REDIRECT_URI": "localhost:8501"}, "APP_REDIRECT_URI"),
     ({"MCP_SERVER": "ftp://x"}, "MCP_SERVER"),
     ({"LOCALCLOUD_PORT": "eighty"}, "LOCALCLOUD_PORT"),
+    # the Chat page sends the users' ID tokens there: never in the clear to another machine
+    ({"AGENT_ENDPOINT": "http://agent.example/process"}, "AGENT_ENDPOINT.*ID tokens would cross the network"),
 ])
 def test_bad_values_name_the_setting_and_the_fix(tmp_path, environ, names):
     with pytest.raises(SettingsError, match=names):
         load_settings(environ, config_file=tmp_path / "x")
+
+
+def test_the_agent_service_may_be_https_anywhere_or_http_on_this_machine(tmp_path):
+    for endpoint in ("https://agent.example/process", "http://127.0.0.1:8080/process"):
+        assert load_settings({"AGENT_ENDPOINT": endpoint}, config_file=tmp_path / "x").agent_endpoint == endpoint
 
 
 def test_a_broken_config_file_says_so(tmp_path):

@@ -14,7 +14,9 @@ import pytest
 import streamlit as st
 
 import localcloud
-from identity.broker import ConsentRequired
+from identity.broker import ConsentRequired, CredentialBroker
+from identity.broker.cache import CacheKey
+from identity.store import ChangeFeed, open_app_database
 from tests.app.test_credentials_page import sign_in as app_sign_in
 from tests.security.fault_support import provisioned_app
 from tests.support import give_consent
@@ -70,3 +72,40 @@ def test_a_consent_pending_before_a_restart_completes_after_it(provisioned):
     give_consent(after.broker, alice, state, "alice", after.settings.consent_return_url)
     assert after.broker.consents.get(state).status == "completed"
     assert after.broker.oauth2_token(alice, mcp, MCP_SCOPES).value
+
+
+def _second_replica(runtime: AppRuntime) -> CredentialBroker:
+    """Another process's broker on the same database and cloud: its own engine, cache and origin in the feed."""
+    database = open_app_database(runtime.settings)
+    return CredentialBroker(runtime.clients, runtime.settings, database=database, feed=ChangeFeed(database))
+
+
+@pytest.mark.parametrize("probe", [False, True], ids=["tool call", "connection probe"])
+def test_a_disconnect_on_another_replica_during_a_vault_fetch_still_holds(provisioned, monkeypatch, probe):
+    """Replica B disconnects while replica A's request for the vaulted token is on its way: A does not use (or
+    cache) the token that comes back, and B's mark is not undone by it."""
+    alice, _ = app_sign_in(provisioned, "alice")
+    a, b = provisioned.broker, _second_replica(provisioned)
+    dingtalk = provisioned.settings.dingtalk_oauth_provider_name
+    give_consent(a, alice, _consent_needed(provisioned, alice, dingtalk, DINGTALK_SCOPES), "alice",
+                 provisioned.settings.consent_return_url)
+    a.cache.clear()  # A has nothing cached: the next use asks the vault
+    real_call = a._call
+
+    def disconnected_meanwhile(user, action, provider, call):
+        result = real_call(user, action, provider, call)
+        if action == "GetResourceOAuth2Token" and not b.marks.of(alice.key):
+            b.disconnect(alice, "oauth2", dingtalk, DINGTALK_SCOPES)  # lands while A's answer is on its way
+        return result
+
+    monkeypatch.setattr(a, "_call", disconnected_meanwhile)
+    try:
+        if probe:
+            assert a.held_oauth2_token(alice, dingtalk, DINGTALK_SCOPES) is None
+        else:
+            with pytest.raises(ConsentRequired):
+                a.oauth2_token(alice, dingtalk, DINGTALK_SCOPES)
+        assert [key.provider for key in a.marks.of(alice.key)] == [dingtalk]  # B's Disconnect holds
+        assert a.cache.peek(CacheKey(alice.key, a.workload(), "oauth2", dingtalk, DINGTALK_SCOPES)) is None
+    finally:
+        b.database.close()

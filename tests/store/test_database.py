@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 import stat
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -133,3 +136,72 @@ def test_files_put_back_after_an_import_are_not_imported_twice(database: Databas
     for path in directory.iterdir():
         path.rename(path.with_name(path.name.removesuffix(".imported")))
     assert import_legacy_files(database, directory) == 0
+
+
+@contextmanager
+def _uncommitted_row(database: Database, table: str, values: dict[str, object]) -> Iterator[Callable[[], None]]:
+    """Another process, mid-transaction, has inserted this row and not committed yet; yields "wait until someone
+    queues behind it" (PostgreSQL: a backend waiting on a lock; SQLite's write lock queues writers by itself)."""
+    columns = ", ".join(values)
+    with database.engine.connect() as other:
+        transaction = other.begin()
+        other.execute(text(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(':' + c for c in values)})"), values)
+
+        def someone_waits() -> None:
+            if database.dialect != "postgresql":
+                return
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                with database.engine.connect() as probe:
+                    if probe.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar():
+                        return
+                time.sleep(0.01)  # a poll interval: the deadline bounds it
+            raise AssertionError("nobody queued behind the uncommitted row")
+
+        try:
+            yield someone_waits
+        finally:
+            transaction.commit()
+
+
+def _in_thread(work: Callable[[], object]) -> tuple[threading.Thread, list[object]]:
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(work())
+        except Exception as error:  # kept, to be asserted on
+            outcome.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+def test_a_replica_starting_while_another_seals_the_key_check_starts_too(database: Database, tmp_path: Path):
+    """Two replicas' first start on a fresh database: the second finds the first's key check, no unique-key error."""
+    with database.write() as db:
+        db.execute(text("DELETE FROM meta WHERE name = 'seal_check'"))
+    url = database.engine.url.render_as_string(hide_password=False)
+    sealed = database.sealer.seal(b"agent-identity-dashboard", "meta:seal_check").hex()
+    with _uncommitted_row(database, "meta", {"name": "seal_check", "value": sealed}) as someone_waits:
+        thread, outcome = _in_thread(lambda: open_database(url, tmp_path / ".appstate", KEY))
+        someone_waits()
+    thread.join(timeout=30)
+    assert outcome and isinstance(outcome[0], Database), outcome
+    outcome[0].close()
+
+
+def test_a_session_another_user_is_creating_right_now_is_refused_not_an_error(database: Database):
+    from agent.errors import SessionTaken
+    from agent.memory import ChatStore
+
+    store = ChatStore(database)
+    bobs = {"id": "contested", "issuer": "iss", "subject": "bob", "title": "New chat", "created_at": 1.0,
+            "updated_at": 1.0}
+    with _uncommitted_row(database, "chats", bobs) as someone_waits:  # bob's request on another replica
+        thread, outcome = _in_thread(lambda: store.open_session(("iss", "alice"), "contested"))
+        someone_waits()
+    thread.join(timeout=30)
+    assert outcome and isinstance(outcome[0], SessionTaken), outcome  # a refusal, never a database error
+    assert store.open_session(("iss", "bob"), "contested").id == "contested"
