@@ -18,7 +18,7 @@ from identity.cloud import CloudTarget, connect
 from identity.settings import Settings, load_settings
 from identity.store import ChangeFeed, Database, open_app_database
 
-__all__ = ["AgentRuntime", "build_agent_runtime"]
+__all__ = ["AgentRuntime", "agent_runtime_on", "build_agent_runtime"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,11 @@ def build_agent_runtime(environ: Mapping[str, str], secrets: Mapping[str, Any] |
     except BaseException:
         database.close()
         raise
+    return agent_runtime_on(settings, target, database)
+
+
+def agent_runtime_on(settings: Settings, target: CloudTarget, database: Database) -> AgentRuntime:
+    """The clients, the broker (following the change feed from now on) and the chats, on an open database."""
     clients = Clients(target)
     feed = ChangeFeed(database)
     broker = CredentialBroker(clients, settings, database=database, feed=feed)

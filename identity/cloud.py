@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 from urllib.parse import urlsplit
 
-import localcloud
 from identity.errors import SettingsError
 from identity.settings import Settings
+
+if TYPE_CHECKING:  # imported by `connect` alone: a cloud-mode app, and the page that needs no cloud yet, skip it
+    import localcloud
 
 __all__ = ["PROXY_VARIABLES", "CloudTarget", "connect", "prepare_process_environment"]
 
@@ -160,6 +162,8 @@ def connect(settings: Settings) -> CloudTarget:
         return _cloud_target(settings)
     if settings.localcloud_url:
         return _external_local_target(settings)
+    import localcloud
+
     try:
         cloud = localcloud.start(port=settings.localcloud_port, data_dir=settings.localcloud_data_dir,
                                  public_url=settings.localcloud_public_url)

@@ -69,6 +69,6 @@ def build_app(store: Store, clock: Callable[[], float], region: str, urls: Calla
         *dashscope_routes(store, clock),
         *oss_routes(store, clock),  # last: `/{bucket}/{key}` would otherwise look like any two-segment path
     ]
-    # The mounted MCP app's own lifespan never runs: localcloud's builds it and runs its session manager.
+    # The mounted MCP app's own lifespan never runs: its first request builds it, in localcloud's task group.
     # Outermost: a request for a foreign Host name (DNS rebinding) reaches no route at all.
     return Starlette(routes=routes, lifespan=resource_center.lifespan, middleware=[Middleware(LoopbackHostOnly)])

@@ -140,7 +140,8 @@ def _server(store: Store, settings: LocalCloudSettings, port_holder: list[int],
     # No access log: v2 requests carry signatures and security tokens in the query string.
     # h11 and asyncio, whatever else is installed: uvicorn would pick httptools/uvloop when present, and they answer
     # malformed requests themselves (plain text) where h11 hands them to the app (an Alibaba-style error).
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", http="h11", loop="asyncio")
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", http="h11", loop="asyncio",
+                            ws="none")  # it serves no websocket: nothing to load for one
     return uvicorn.Server(config)
 
 

@@ -17,7 +17,7 @@ from identity import provision  # noqa: E402
 from identity.errors import IdentityError  # noqa: E402
 from identity.provision import ProvisionInputs, SetupAccess, StepReport  # noqa: E402
 from ui import setup_view as view  # noqa: E402
-from ui.chrome import page_frame  # noqa: E402
+from ui.chrome import known_setup_problem, page_frame  # noqa: E402
 from ui.page_state import page_state  # noqa: E402
 from ui.runtime import AppRuntime  # noqa: E402
 from ui.signin import current_user  # noqa: E402
@@ -59,7 +59,7 @@ def _arm_clear(state: view.SetupState, armed: bool) -> None:
 
 def _token_input(runtime: AppRuntime, config: Mapping[str, Any]) -> str | None:
     """Cloud mode before the first Provision: the operator's setup token (an unkeyed password field)."""
-    if runtime.target.is_local or provision.is_provisioned(config):
+    if runtime.target.is_local or _provisioned(config):
         return None
     return st.text_input("Setup token", type="password", help="APP_SETUP_TOKEN, or the token the server printed "
                          "to its log at start: only the operator may run the first Provision.")
@@ -67,8 +67,15 @@ def _token_input(runtime: AppRuntime, config: Mapping[str, Any]) -> str | None:
 
 def _access_check(runtime: AppRuntime, token: str | None) -> AccessCheck:
     """Who may change Setup, decided afresh whenever asked (the page asks again at the moment of the action)."""
-    return lambda: provision.setup_access(current_user(), runtime.settings, provision.is_provisioned(_config(runtime)),
-                                          token, runtime.setup_token)
+    return lambda: provision.setup_access(current_user(), runtime.settings, _provisioned(_config(runtime)), token,
+                                          runtime.setup_token)
+
+
+def _provisioned(config: Mapping[str, Any]) -> bool:
+    """Provisioned in this cloud: `.config.json` records resources, and they are this cloud's (a file written for
+    another account or a deleted local cloud counts as nothing provisioned, so Provision can repair it: nobody could
+    sign in as an administrator with it anyway)."""
+    return provision.is_provisioned(config) and known_setup_problem() is None
 
 
 def _pressed_action(state: view.SetupState, access: SetupAccess) -> str | None:

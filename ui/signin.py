@@ -19,7 +19,6 @@ from typing import Any, NoReturn
 
 import streamlit as st
 from httpx_oauth.exceptions import HTTPXOAuthError
-from streamlit.errors import StreamlitAPIException
 from streamlit_oauth import OAuth2Component, StreamlitOauthError
 
 from identity import provision
@@ -35,17 +34,17 @@ from identity.signin import (
     token_error_message,
 )
 from identity.users import SignedInUser
-from ui.chrome import show_error
-from ui.credentials_view import markdown_text
-from ui.runtime import AppRuntime, get_runtime, oidc_provider, secure_cookies
+from ui.chrome import SETUP_PAGE, known_setup_problem, page_link, show_error
+from ui.runtime import AppCore, get_core, oidc_provider, secure_cookies
 from ui.sign_out import register_sign_out_hook, run_sign_out_hooks
+from ui.text import markdown_text
 
 __all__ = ["SCOPE", "STATE_KEY", "AuthState", "auth_state", "clock", "current_user", "register_sign_out_hook",
            "render_login", "require_user", "session_cookie", "sign_out"]
 
 STATE_KEY = "auth"
 SCOPE = "openid profile aliuid"
-LOGIN_PAGE, SETUP_PAGE = "pages/login.py", "pages/setup.py"
+LOGIN_PAGE = "pages/login.py"
 BUTTON_LABEL = "Sign in with Alibaba Cloud"
 EXPIRED_MESSAGE = "Your sign-in expired — sign in again."
 
@@ -102,7 +101,7 @@ def current_user() -> SignedInUser | None:
     """The signed-in user of this browser, from this session or the cookie; None if none or expired."""
     state = auth_state()
     try:
-        sessions = get_runtime().sessions
+        sessions = get_core().sessions
     except IdentityError:  # the page frame shows why
         return None
     session_id = state.session_id or (session_cookie() if state.opening_cookie_counts else None)
@@ -121,7 +120,7 @@ def require_user() -> SignedInUser:
     if user is None:
         message = EXPIRED_MESSAGE if auth_state().expired else "Please sign in to use this page."
         st.info(message, icon=":material/login:")
-        _page_link(LOGIN_PAGE, "Go to Login", ":material/login:", "/")
+        page_link(LOGIN_PAGE, "Go to Login", ":material/login:", "/")
         st.stop()
     return user
 
@@ -130,7 +129,7 @@ def sign_out() -> None:
     """End the sign-in: the server session, this session's state, the cookie, and every sign-out hook."""
     state = auth_state()
     if state.session_id:
-        get_runtime().sessions.delete(state.session_id)
+        get_core().sessions.delete(state.session_id)
     if state.user is not None:
         run_sign_out_hooks(state.user)
     st.session_state[STATE_KEY] = AuthState(attempt=state.attempt + 1, opening_cookie_counts=False,
@@ -138,13 +137,13 @@ def sign_out() -> None:
 
 
 # -- the Login page -----------------------------------------------------------------------------------------------
-def render_login(runtime: AppRuntime) -> None:
+def render_login(core: AppCore) -> None:
     """The Login page's body: the signed-in user and Sign out, or the sign-in button."""
     state = auth_state()
     user = current_user()
     _load_cookie_request(state)
     if user is not None:
-        if _cookie_pending(runtime, state):
+        if _cookie_pending(core, state):
             _awaiting_cookie(user)
         else:
             _signed_in(user)
@@ -154,9 +153,9 @@ def render_login(runtime: AppRuntime) -> None:
     if state.error:
         st.error(state.error, icon=":material/error:")
         state.error = None
-    client_id = _inbound_app_id(runtime)
+    client_id = _inbound_app_id(core)
     if client_id:
-        _sign_in_button(runtime, state, client_id)
+        _sign_in_button(core, state, client_id)
 
 
 def _load_cookie_request(state: AuthState) -> None:
@@ -166,55 +165,57 @@ def _load_cookie_request(state: AuthState) -> None:
         state.cookie_request = None
 
 
-def _inbound_app_id(runtime: AppRuntime) -> str | None:
+def _inbound_app_id(core: AppCore) -> str | None:
     """The inbound OAuth app's client id from `.config.json`; otherwise say Setup comes first."""
     try:
-        client_id = provision.read_config(runtime.settings.config_json).get("inbound_app_id")
+        client_id = provision.read_config(core.settings.config_json).get("inbound_app_id")
     except IdentityError as error:
         show_error(error)
+        return None
+    if client_id and known_setup_problem():  # the page's banner says why; a popup would only say "unknown"
         return None
     if not client_id:
         st.warning("Sign-in needs the app's OAuth application, which Setup has not provisioned yet. Open **Setup** "
                    "and press **Provision**, then come back here.", icon=":material/build:")
-        _page_link(SETUP_PAGE, "Open Setup", ":material/build:", "/setup")
+        page_link(SETUP_PAGE, "Open Setup", ":material/build:", "/setup")
     return str(client_id) if client_id else None
 
 
-def _sign_in_button(runtime: AppRuntime, state: AuthState, client_id: str) -> None:
+def _sign_in_button(core: AppCore, state: AuthState, client_id: str) -> None:
     """streamlit-oauth's popup button; its result is verified and becomes a login session."""
     try:
-        metadata = oidc_provider(runtime.target.oauth_discovery_url).metadata()
+        metadata = oidc_provider(core.target.oauth_discovery_url).metadata()
     except SignInError as error:
         st.error(f"{error}\n\nCheck that the sign-in server is reachable, then reload this page.",
                  icon=":material/error:")
         return
     client = PublicOAuth2Client(client_id, metadata.authorization_endpoint, metadata.token_endpoint)
-    _bind_attempt_to_browser(runtime, state)
+    _bind_attempt_to_browser(core, state)
     try:
         result = OAuth2Component(client=client).authorize_button(
-            BUTTON_LABEL, redirect_uri=runtime.settings.inbound_redirect_uri, scope=SCOPE, key=state.button_key,
+            BUTTON_LABEL, redirect_uri=core.settings.inbound_redirect_uri, scope=SCOPE, key=state.button_key,
             pkce="S256", extras_params={"nonce": state.nonce}, use_container_width=True)
     except StreamlitOauthError as error:
         _finish(state, _refusal_message(error))
     except HTTPXOAuthError as error:
         _finish(state, token_error_message(error))
     if result:
-        _finish(state, _complete_sign_in(runtime, state, client_id, result))
+        _finish(state, _complete_sign_in(core, state, client_id, result))
 
 
-def _bind_attempt_to_browser(runtime: AppRuntime, state: AuthState) -> None:
+def _bind_attempt_to_browser(core: AppCore, state: AuthState) -> None:
     """Open this button's sign-in attempt and have the browser bind it to itself (its pre-sign-in cookie), so the
     ticket the sign-in ends with works only in this browser (no login CSRF)."""
     if state.signin_attempt is None:
-        state.signin_attempt = runtime.sessions.open_attempt(clock())
+        state.signin_attempt = core.sessions.open_attempt(clock())
     # Drawn on every run until it has loaded: a rerun right after the first can remove the image before the browser
     # fetched it. A second load of a bound attempt is refused and changes nothing.
-    if not runtime.sessions.attempt_bound(state.signin_attempt, clock()):
+    if not core.sessions.attempt_bound(state.signin_attempt, clock()):
         state.cookie_request = f"{BEGIN_PATH}?attempt={state.signin_attempt}"
         _load_cookie_request(state)
 
 
-def _complete_sign_in(runtime: AppRuntime, state: AuthState, client_id: str, result: dict[str, Any]) -> str | None:
+def _complete_sign_in(core: AppCore, state: AuthState, client_id: str, result: dict[str, Any]) -> str | None:
     """Verify the ID token and open a login session; the error message, or None on success."""
     token = result.get("token") or {}
     id_token = token.get("id_token") if isinstance(token, dict) else None
@@ -222,15 +223,15 @@ def _complete_sign_in(runtime: AppRuntime, state: AuthState, client_id: str, res
         return "The sign-in server returned no ID token: the app must be granted the openid scope."
     now = clock()
     try:
-        user = oidc_provider(runtime.target.oauth_discovery_url).verify(id_token, client_id=client_id,
+        user = oidc_provider(core.target.oauth_discovery_url).verify(id_token, client_id=client_id,
                                                                     nonce=state.nonce, now=now)
-        session_id = runtime.sessions.create(user, now)
+        session_id = core.sessions.create(user, now)
     except SignInError as error:
         return f"Sign-in failed: {error}"
     try:
-        ticket = runtime.sessions.issue_ticket(session_id, state.signin_attempt, now)
+        ticket = core.sessions.issue_ticket(session_id, state.signin_attempt, now)
     except SignInError as error:
-        runtime.sessions.delete(session_id)  # never a session no browser can hold
+        core.sessions.delete(session_id)  # never a session no browser can hold
         return f"Sign-in failed: {error}"
     state.user, state.session_id, state.expired, state.opening_cookie_counts = user, session_id, False, False
     state.cookie_request, state.cookie_ticket = f"{SESSION_PATH}?ticket={ticket}", ticket
@@ -258,9 +259,9 @@ def _refusal_message(error: StreamlitOauthError) -> str:
 
 
 # -- the signed-in view -------------------------------------------------------------------------------------------
-def _cookie_pending(runtime: AppRuntime, state: AuthState) -> bool:
+def _cookie_pending(core: AppCore, state: AuthState) -> bool:
     """Whether the browser still has to fetch its session cookie (the ticket is live and unredeemed)."""
-    if state.cookie_ticket and runtime.sessions.ticket_waiting(state.cookie_ticket, clock()):
+    if state.cookie_ticket and core.sessions.ticket_waiting(state.cookie_ticket, clock()):
         return True
     state.cookie_ticket = None  # redeemed, or expired unused: either way there is nothing left to wait for
     return False
@@ -270,7 +271,7 @@ def _cookie_pending(runtime: AppRuntime, state: AuthState) -> bool:
 def _awaiting_cookie(user: SignedInUser) -> None:
     """Shown for the moment between verifying the ID token and the browser storing its cookie."""
     state = auth_state()
-    if not _cookie_pending(get_runtime(), state):
+    if not _cookie_pending(get_core(), state):
         st.rerun(scope="app")
     st.info(f"Verified {markdown_text(user.name)}: handing your browser its session cookie…",
             icon=":material/hourglass_top:")
@@ -304,9 +305,3 @@ def _signed_in(user: SignedInUser) -> None:
     st.button("Sign out", key="signin_sign_out", icon=":material/logout:", on_click=sign_out)
 
 
-def _page_link(page: str, label: str, icon: str, url: str) -> None:
-    """A link to another page; a plain link when this page runs without the app's navigation."""
-    try:
-        st.page_link(page, label=label, icon=icon)
-    except StreamlitAPIException:
-        st.markdown(f"[{label}]({url})")

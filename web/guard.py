@@ -52,6 +52,17 @@ def _security_headers(path: str, present: Headers) -> list[tuple[bytes, bytes]]:
     return added
 
 
+def _secure_cookies(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """`Secure` added to every Set-Cookie without it: behind a proxy terminating TLS, Streamlit sets its XSRF cookie
+    without (it adds Secure only when it terminates TLS itself)."""
+    return [(name, value + b"; Secure") if name.lower() == b"set-cookie" and not _is_secure(value) else (name, value)
+            for name, value in headers]
+
+
+def _is_secure(set_cookie: bytes) -> bool:
+    return any(part.strip().lower() == b"secure" for part in set_cookie.split(b";")[1:])
+
+
 def _xsrf_cookie(headers: Headers) -> str | None:
     try:
         jar = SimpleCookie(headers.get("cookie", ""))
@@ -83,13 +94,13 @@ class AppGuard:
             await self.app(scope, receive, send)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers, path = Headers(scope=scope), _path(scope)
-        if not self._allowlist().permits(headers.get("host")):
+        headers, path, allowlist = Headers(scope=scope), _path(scope), self._allowlist()
+        if not allowlist.permits(headers.get("host")):
             await _plain(send, 421, "Misdirected request: this server does not answer for that host name.")
         elif any(closed in path for closed in CLOSED_PATHS):  # also below a `server.baseUrlPath`
             await _plain(send, 404, "Not found.")
         else:
-            await self.app(scope, receive, _with_headers(send, path))
+            await self.app(scope, receive, _with_headers(send, path, secure=allowlist.https))
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
@@ -105,11 +116,12 @@ class AppGuard:
         await self.app(scope, receive, send)
 
 
-def _with_headers(send: Send, path: str) -> Send:
+def _with_headers(send: Send, path: str, *, secure: bool) -> Send:
     async def sending(message: Message) -> None:
         if message["type"] == "http.response.start":
-            present = Headers(raw=message.get("headers", []))
-            message = {**message, "headers": [*message.get("headers", []), *_security_headers(path, present)]}
+            raw = list(message.get("headers", []))
+            raw = _secure_cookies(raw) if secure else raw
+            message = {**message, "headers": [*raw, *_security_headers(path, Headers(raw=raw))]}
         await send(message)
 
     return sending

@@ -43,6 +43,7 @@ class HostAllowlist:
 
     pairs: frozenset[tuple[str, int | None]]
     default_ports: frozenset[int]   # a Host without a port means one of these (the app URL's scheme default)
+    https: bool = False             # the app's public URL is https: every cookie it sets must be Secure
 
     def permits(self, host: str | None) -> bool:
         """Whether a Host header (or an Origin's host part) names this app."""
@@ -80,4 +81,4 @@ def host_allowlist(app_url: str, server_ports: Iterable[int], extra_names: Itera
         parsed = split_host(entry)
         if parsed is not None:
             pairs.add(parsed)
-    return HostAllowlist(frozenset(pairs), frozenset({scheme_port}))
+    return HostAllowlist(frozenset(pairs), frozenset({scheme_port}), https=parts.scheme == "https")

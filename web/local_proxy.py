@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable
 from urllib.parse import quote
 
 import anyio
-import httpx
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -42,7 +41,7 @@ ALLOWED_PREFIXES = ("/oauth/", "/oauth2/")
 FRONT_CHANNEL_PAGES = frozenset({"authorize", "login", "consent", "logout"})
 ALLOWED_METHODS = frozenset({"GET", "HEAD", "POST"})
 MAX_BODY_BYTES = 64 * 1024  # localcloud refuses bigger forms anyway: never buffer more than that here
-TIMEOUT = httpx.Timeout(15.0, connect=3.0)
+TIMEOUT_SECONDS, CONNECT_TIMEOUT_SECONDS = 15.0, 3.0
 
 # RFC 9110 §7.6.1 hop-by-hop fields; `date` and `server` are added again by the server in front of us.
 _NOT_FORWARDED_BACK = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
@@ -113,7 +112,7 @@ class LocalCloudProxy:
     may block (the first call can start localcloud), so it runs in a worker thread.
     """
 
-    def __init__(self, upstream: Upstream, timeout: httpx.Timeout = TIMEOUT) -> None:
+    def __init__(self, upstream: Upstream, timeout: float = TIMEOUT_SECONDS) -> None:
         self._upstream, self._timeout = upstream, timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -139,6 +138,8 @@ class LocalCloudProxy:
         return await self._forward(base, request, path, body)
 
     async def _forward(self, base: str, request: Request, path: str, body: bytes) -> Response:
+        import httpx  # here: `streamlit run` imports this module before its health check answers
+
         query = request.scope.get("query_string", b"")
         try:
             url = httpx.URL(base).copy_with(raw_path=quote(path, safe=_PATH_SAFE).encode("ascii")
@@ -150,7 +151,8 @@ class LocalCloudProxy:
         headers = {name.encode("latin-1"): value.encode("latin-1")
                    for name, value in request_headers(request.headers.items()).items()}
         try:
-            async with httpx.AsyncClient(trust_env=False, timeout=self._timeout, follow_redirects=False) as client:
+            timeout = httpx.Timeout(self._timeout, connect=min(self._timeout, CONNECT_TIMEOUT_SECONDS))
+            async with httpx.AsyncClient(trust_env=False, timeout=timeout, follow_redirects=False) as client:
                 answer = await client.request(request.method, url, content=body, headers=headers)
         except httpx.HTTPError:
             return _page(502, "Local cloud unavailable", "The built-in local cloud did not answer. Reload the "

@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from identity.broker.broker import CredentialBroker
 from identity.broker.errors import ConsentError
+from identity.broker.paths import CONSENT_AUTHORIZE_PATH, CONSENT_RETURN_PATH
 from identity.cookies import browser_secret, read_cookie, set_cookie
 from identity.errors import IdentityError
 from identity.signin.sealing import secret_hash
@@ -26,8 +27,6 @@ from identity.users import SignedInUser
 
 __all__ = ["CONSENT_AUTHORIZE_PATH", "CONSENT_COOKIE", "CONSENT_RETURN_PATH", "authorize_link", "consent_routes"]
 
-CONSENT_AUTHORIZE_PATH = "/consent/authorize"
-CONSENT_RETURN_PATH = "/callback"
 CONSENT_COOKIE = "aid_consent"
 # The URL holds the consent's state and session: no Referer leaves, nothing loads, nobody frames the page
 # (`frame-ancestors` does not fall back to `default-src`, so it is named).
@@ -64,11 +63,15 @@ def consent_routes(user_of: UserLookup, broker_of: Callable[[], CredentialBroker
     """The two routes, given how to find the browser's signed-in user, the process's broker, the app's URL and
     whether cookies get `Secure` (https)."""
 
+    async def broker() -> CredentialBroker:
+        # In a worker thread: the first request may build the process's broker (it loads the cloud SDKs).
+        return await run_in_threadpool(broker_of)
+
     async def signed_in(request: Request, state: str) -> SignedInUser | None:
         """The browser's user; without one, the consent the state names ends (its link reached a stranger)."""
         user = await run_in_threadpool(user_of, request)
         if user is None and state:
-            await run_in_threadpool(broker_of().note_unsigned_return, state)
+            await run_in_threadpool((await broker()).note_unsigned_return, state)
         return user
 
     async def authorize(request: Request) -> Response:
@@ -79,11 +82,11 @@ def consent_routes(user_of: UserLookup, broker_of: Callable[[], CredentialBroker
                          "for a consent you started. Nothing was sent to the provider.", 401, home)
         value = browser_secret(request.cookies, CONSENT_COOKIE, secure=secure())
         try:
-            consent = await run_in_threadpool(broker_of().authorize_consent, user, state, secret_hash(value))
+            consent = await run_in_threadpool((await broker()).authorize_consent, user, state, secret_hash(value))
         except ConsentError as error:
             return _page("Cannot authorize", f"{error} Nothing was sent to the provider.", error.status, home)
         cookie = set_cookie(CONSENT_COOKIE, value, secure=secure(), max_age=max(60, consent.seconds_left(
-            broker_of().clock())))
+            (await broker()).clock())))
         return RedirectResponse(consent.authorization_url, status_code=303,
                                 headers={**_HEADERS, "Set-Cookie": cookie})
 
@@ -100,10 +103,10 @@ def consent_routes(user_of: UserLookup, broker_of: Callable[[], CredentialBroker
                          "a consent you started. Nothing was completed.", 400, home)
         try:
             if query.get("error"):
-                await run_in_threadpool(broker_of().decline_consent, user, state, f"provider: {query['error']}")
+                await run_in_threadpool((await broker()).decline_consent, user, state, f"provider: {query['error']}")
                 return _page("You declined", "Nothing was stored. The agent will tell you it could not go on.",
                              200, home)
-            consent = await run_in_threadpool(broker_of().complete_consent, user, state, session_uri,
+            consent = await run_in_threadpool((await broker()).complete_consent, user, state, session_uri,
                                               _browser(request, secure()))
         except ConsentError as error:
             return _page("Consent not completed", f"{error} Nothing was completed.", error.status, home)

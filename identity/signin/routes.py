@@ -22,16 +22,12 @@ from starlette.routing import Route
 
 from identity.cookies import browser_secret, clear_cookie, read_cookie, set_cookie
 from identity.errors import IdentityError
+from identity.signin.paths import BEGIN_PATH, CALLBACK_PATH, LOGOUT_PATH, SESSION_PATH
 from identity.signin.sessions import ATTEMPT_SECONDS, SESSION_COOKIE, SIGNIN_COOKIE, LoginSessionStore
 from identity.users import SignedInUser
 
 __all__ = ["BEGIN_PATH", "CALLBACK_PATH", "LOGOUT_PATH", "SESSION_PATH", "clear_cookie_header", "request_user",
            "session_cookie_header", "signin_routes"]
-
-BEGIN_PATH = "/auth/begin"
-SESSION_PATH = "/auth/session"
-LOGOUT_PATH = "/auth/logout"
-CALLBACK_PATH = "/oauth2callback"
 
 Sessions = Callable[[], LoginSessionStore | None]
 _NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}

@@ -9,6 +9,7 @@ Every connection and statement has a timeout: a database that went away is an er
 from __future__ import annotations
 
 import fcntl
+import importlib
 import os
 import secrets
 from collections.abc import Iterator
@@ -17,8 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Column, Connection, Engine, MetaData, String, Table, create_engine, event, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -39,6 +39,7 @@ STATEMENT_TIMEOUT_MS = 15_000
 SQLITE_BUSY_SECONDS = 15.0
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _SEAL_CHECK = b"agent-identity-dashboard"
+_VERSION_TABLE = "alembic_version"  # Alembic's own name for it
 _MIGRATION_LOCK = 0x41494453  # PostgreSQL advisory lock id ("AIDS"): one replica migrates, the others wait
 
 
@@ -128,7 +129,8 @@ def insert_new(connection: Connection, table: Table, values: dict[str, Any]) -> 
 
     Check-then-insert is a race between processes (two replicas starting at once, two requests naming one new
     session): this decides it in the database, and the loser sees the winner's row afterwards."""
-    dialect = {"postgresql": postgresql, "sqlite": sqlite}[connection.dialect.name]
+    # The engine's own dialect module: the other one is never imported (memory at start).
+    dialect = importlib.import_module(f"sqlalchemy.dialects.{connection.dialect.name}")
     statement = dialect.insert(table).values(**values).on_conflict_do_nothing()
     # RETURNING, not rowcount: psycopg reports no row count for this statement.
     return connection.execute(statement.returning(*table.primary_key.columns)).first() is not None
@@ -203,17 +205,41 @@ def _sqlite_begin(connection: Connection) -> None:
 
 
 def _migrate(database: Database, url: str) -> None:
-    """Alembic upgrade to head, serialised across processes (advisory lock, or a lock file beside SQLite)."""
-    from alembic import command  # imported only here: Alembic is needed once per start, and costs 0.2 s to load
-    from alembic.config import Config
-
+    """Bring the schema to the latest revision, serialised across processes (advisory lock, or a lock file beside
+    SQLite). A new database is built from the metadata and stamped, as Alembic's documentation describes for
+    building one from scratch; a current one is left alone; only an older one runs the migrations."""
     with _migration_lock(database, url), database.engine.begin() as connection:
         if database.dialect == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK})
-        config = Config()
-        config.set_main_option("script_location", str(_MIGRATIONS))
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        tables = set(inspect(connection).get_table_names())
+        if not tables & set(schema.metadata.tables):
+            _create_latest(connection)
+        elif _revision(connection, tables) != schema.SCHEMA_REVISION:
+            _upgrade(connection)
+
+
+def _revision(connection: Connection, tables: set[str]) -> str | None:
+    if _VERSION_TABLE not in tables:
+        return None
+    return connection.execute(text(f"SELECT version_num FROM {_VERSION_TABLE}")).scalar()  # noqa: S608 (a constant)
+
+
+def _create_latest(connection: Connection) -> None:
+    """The schema from the metadata, and Alembic's version table saying so (its `stamp`)."""
+    schema.metadata.create_all(connection)
+    version = Table(_VERSION_TABLE, MetaData(), Column("version_num", String(32), primary_key=True))
+    version.create(connection, checkfirst=True)
+    connection.execute(version.insert().values(version_num=schema.SCHEMA_REVISION))
+
+
+def _upgrade(connection: Connection) -> None:
+    from alembic import command  # imported only here: an older database is rare, and Alembic costs 11 MiB to load
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
 
 
 @contextmanager

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Float, Index, Integer, LargeBinary, MetaData, String, Table, Text
 
-__all__ = ["activity", "changes", "chat_entries", "chats", "consents", "disconnects", "login_sessions", "meta",
-           "metadata", "signin_attempts", "signin_tickets"]
+__all__ = ["SCHEMA_REVISION", "activity", "changes", "chat_entries", "chats", "consents", "disconnects",
+           "login_sessions", "meta", "metadata", "signin_attempts", "signin_tickets"]
 
 metadata = MetaData()
+# The newest migration's revision: the schema below is exactly what migrating to it builds (tests/store prove it),
+# so a new database is created from this metadata and stamped, without loading Alembic (11 MiB, 0.2 s at start).
+SCHEMA_REVISION = "0001"
 
 meta = Table("meta", metadata, Column("name", String(64), primary_key=True), Column("value", Text, nullable=False))
 

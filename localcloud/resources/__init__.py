@@ -16,6 +16,7 @@ from collections.abc import Callable
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from localcloud.resources.center import MCP_ENDPOINT_PATH, MCP_METADATA_PATH, MCP_MOUNT, ResourceCenter
 from localcloud.resources.current_time import TIME_HOST, TIME_PATH, time_handler
 from localcloud.resources.dingtalk_docs import (
     DEMO_DOCUMENT_ID,
@@ -26,7 +27,6 @@ from localcloud.resources.dingtalk_docs import (
     write_handler,
 )
 from localcloud.resources.errors import ResourceServiceError, acs_error, dingtalk_error, gateway_error
-from localcloud.resources.mcp_server import MCP_ENDPOINT_PATH, MCP_METADATA_PATH, MCP_MOUNT, ResourceCenter
 from localcloud.resources.schedule import SCHEDULE_HOST, SCHEDULE_PATH, schedule_handler
 from localcloud.resources.weather import WEATHER_PATH, weather_handler
 from localcloud.resources.web import endpoint

@@ -6,15 +6,13 @@ from localcloud's `aliyun` realm (signature, issuer, type, expiry and revocation
 `WWW-Authenticate: Bearer …, resource_metadata="…"` (RFC 9728, served at
 `/.well-known/oauth-protected-resource/mcp/resourcecenter/mcp`), and a token without the scope with 403.
 
-The MCP app needs its own URL in its settings, and localcloud's port is known only once it listens, so the
-app is built in localcloud's lifespan (which also runs the session manager) and served through
-`ResourceCenter`, which answers 503 until then.
+The MCP app needs its own URL in its settings, and localcloud's port is known only once it listens; it is
+built on its first request by `localcloud.resources.center.ResourceCenter`, which also runs its session manager.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Any
 
 import anyio.to_thread
@@ -22,21 +20,14 @@ from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from starlette.applications import Starlette
-from starlette.responses import JSONResponse
-from starlette.types import Receive, Scope, Send
 
 from localcloud.resources import inventory
+from localcloud.resources.center import MCP_ENDPOINT_PATH
 from localcloud.resources.tokens import MCP_SCOPE, realm_token_claims, scopes_of
 from localcloud.store import Store
 from localcloud.urls import LocalUrls
 
-__all__ = ["MCP_ENDPOINT_PATH", "MCP_METADATA_PATH", "MCP_MOUNT", "AliyunTokenVerifier", "ResourceCenter",
-           "build_resource_center"]
-
-MCP_MOUNT = "/mcp/resourcecenter"
-MCP_ENDPOINT_PATH = f"{MCP_MOUNT}/mcp"
-MCP_METADATA_PATH = f"/.well-known/oauth-protected-resource{MCP_ENDPOINT_PATH}"
+__all__ = ["AliyunTokenVerifier", "build_resource_center"]
 _INSTRUCTIONS = ("Alibaba Cloud resource center (localcloud stand-in): look up the ECS instances, RDS "
                  "instances and OSS buckets of the signed-in user's account.")
 
@@ -109,43 +100,3 @@ def build_resource_center(store: Store, clock: Callable[[], float], urls: Callab
                        token_verifier=AliyunTokenVerifier(store, urls, clock), auth=auth)
     _register_tools(server, lambda: store.meta("account_id") or "")
     return server
-
-
-class ResourceCenter:
-    """The MCP server as an ASGI app mounted in localcloud; `lifespan` builds and runs it."""
-
-    def __init__(self, store: Store, clock: Callable[[], float], urls: Callable[[], LocalUrls]) -> None:
-        self._store, self._clock, self._urls = store, clock, urls
-        self._app: Starlette | None = None
-
-    @asynccontextmanager
-    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
-        """Build the MCP app for the bound URL and run its session manager while localcloud serves."""
-        server = build_resource_center(self._store, self._clock, self._urls)
-        # Stateless: every request stands alone, as the sample's HttpStatelessClient expects; no sessions
-        # linger in a daemon thread. host=127.0.0.1 keeps DNS-rebinding protection (127.0.0.1:*, localhost:*).
-        self._app = server.streamable_http_app(streamable_http_path="/mcp", stateless_http=True, host="127.0.0.1")
-        try:
-            async with server.session_manager.run():
-                yield
-        finally:
-            self._app = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self._app is None:
-            response = JSONResponse({"error": "temporarily_unavailable",
-                                     "error_description": "the MCP server starts with localcloud's lifespan"}, 503)
-            await response(scope, receive, send)
-            return
-        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"].rstrip("/") == MCP_ENDPOINT_PATH:
-            await _NO_SSE_STREAM(scope, receive, send)
-            return
-        await self._app(scope, receive, send)
-
-
-# A stateless server has no session to push messages on, yet the SDK would hold a GET's SSE stream open forever: a
-# hang for the client and a task per request here. The streamable HTTP spec's answer for "no SSE stream" is 405.
-_NO_SSE_STREAM = JSONResponse(
-    {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "Method Not Allowed: this server is "
-                                             "stateless and offers no SSE stream; POST JSON-RPC messages instead"}},
-    status_code=405, headers={"Allow": "POST"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -24,7 +25,11 @@ def _get(url: str) -> httpx.Response:
 
 
 def test_localcloud_starts_with_the_server_before_any_page_view(server: AppServer) -> None:
-    # The lifespan built the runtime: localcloud's store exists although no page has been opened.
+    # The lifespan starts the core in the background: localcloud's store appears although no page has been opened.
+    deadline = time.monotonic() + 60
+    while not (server.localcloud_dir / "localcloud.sqlite3").is_file() and time.monotonic() < deadline:
+        time.sleep(0.1)
+
     assert (server.localcloud_dir / "localcloud.sqlite3").is_file()
 
 

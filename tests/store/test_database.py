@@ -6,12 +6,13 @@ import sqlite3
 import stat
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import Connection, create_engine, inspect, text
 
 from identity.errors import SettingsError
 from identity.signin.sealing import new_secret, seal, secret_hash
@@ -205,3 +206,49 @@ def test_a_session_another_user_is_creating_right_now_is_refused_not_an_error(da
     thread.join(timeout=30)
     assert outcome and isinstance(outcome[0], SessionTaken), outcome  # a refusal, never a database error
     assert store.open_session(("iss", "bob"), "contested").id == "contested"
+
+
+def _shape(connection: Connection) -> dict[str, object]:
+    """Every table's columns (name, type, nullable, primary key), indexes and unique constraints."""
+    found = inspect(connection)
+    return {table: ([(c["name"], str(c["type"]), c["nullable"]) for c in found.get_columns(table)],
+                    found.get_pk_constraint(table)["constrained_columns"],
+                    sorted((i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in found.get_indexes(table)),
+                    sorted(tuple(u["column_names"]) for u in found.get_unique_constraints(table)))
+            for table in sorted(found.get_table_names())}
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite", "postgresql"])
+def test_a_new_database_is_built_exactly_as_the_migrations_build_it(engine_name: str, tmp_path: Path,
+                                                                      request: pytest.FixtureRequest):
+    # A new database skips Alembic (its memory and time at a cold start): the metadata plus the version stamp must
+    # be the schema the migrations make, and Alembic must see it as current, with nothing left to migrate.
+    from alembic import command
+    from alembic.config import Config
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from identity.store.database import _MIGRATIONS
+    from identity.store.schema import SCHEMA_REVISION
+
+    urls = [database_url(None, tmp_path / name) if engine_name == "sqlite" else
+            request.getfixturevalue("postgres_server").create_database(f"shape_{name}_{uuid.uuid4().hex[:8]}")
+            for name in ("fast", "migrated")]
+    (tmp_path / "fast").mkdir(mode=0o700)
+    (tmp_path / "migrated").mkdir(mode=0o700)
+    fast = open_database(urls[0], tmp_path / "fast", KEY)
+    migrated_engine = create_engine(urls[1])
+    try:
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        with migrated_engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+        with fast.engine.connect() as built, migrated_engine.connect() as migrated:
+            assert _shape(built) == _shape(migrated)
+            context = MigrationContext.configure(built)
+            assert context.get_current_revision() == SCHEMA_REVISION
+        assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_REVISION
+    finally:
+        fast.close()
+        migrated_engine.dispose()

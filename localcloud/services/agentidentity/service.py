@@ -8,8 +8,12 @@ from localcloud import arns
 from localcloud.rpc.service import Call, Handler, Service
 from localcloud.services.agentidentity import (
     api_key_providers,
+    gateways,
     identity_providers,
     oauth2_providers,
+    policies,
+    policy_records,
+    policy_sets,
     workload_identities,
 )
 from localcloud.services.agentidentity.records import (
@@ -44,6 +48,25 @@ _TABLE: tuple[tuple[str, Kind, Handler], ...] = (
     ("UpdateAPIKeyCredentialProvider", API_KEY_PROVIDER, api_key_providers.update_api_key_credential_provider),
     ("DeleteAPIKeyCredentialProvider", API_KEY_PROVIDER, api_key_providers.delete_api_key_credential_provider),
 )
+# Policy sets, their Cedar policies and gateways: the RAM resource comes from `policy_records.resource_arn`.
+_POLICY_TABLE: tuple[tuple[str, Handler], ...] = (
+    ("CreatePolicySet", policy_sets.create_policy_set),
+    ("GetPolicySet", policy_sets.get_policy_set),
+    ("ListPolicySets", policy_sets.list_policy_sets),
+    ("UpdatePolicySet", policy_sets.update_policy_set),
+    ("DeletePolicySet", policy_sets.delete_policy_set),
+    ("CreatePolicy", policies.create_policy),
+    ("GetPolicy", policies.get_policy),
+    ("ListPolicies", policies.list_policies),
+    ("UpdatePolicy", policies.update_policy),
+    ("DeletePolicy", policies.delete_policy),
+    ("AttachPolicySetToGateway", gateways.attach_policy_set_to_gateway),
+    ("DetachPolicySetFromGateway", gateways.detach_policy_set_from_gateway),
+    ("ListPolicySetAttachedGateways", gateways.list_policy_set_attached_gateways),
+    ("GetGatewayPolicyConfig", gateways.get_gateway_policy_config),
+    ("UpdateGatewayPolicyConfig", gateways.update_gateway_policy_config),
+)
+_POLICY_ACTIONS = frozenset(action for action, _ in _POLICY_TABLE)
 _KIND_OF = {action: kind for action, kind, _ in _TABLE}
 _ARN_OF: dict[Kind, Callable[[str, str, str], str]] = {
     IDENTITY_PROVIDER: arns.identity_provider_arn,
@@ -55,6 +78,8 @@ _ARN_OF: dict[Kind, Callable[[str, str, str], str]] = {
 
 def _resource(call: Call) -> str:
     """The ARN an action touches, for RAM policies; lists (and nameless requests) touch every one."""
+    if call.action in _POLICY_ACTIONS:
+        return policy_records.resource_arn(call)
     kind = _KIND_OF.get(call.action)
     if kind is None:
         return "*"
@@ -64,4 +89,5 @@ def _resource(call: Call) -> str:
 
 SERVICE = Service(product="AgentIdentity", code="agentidentity", version="2025-09-01",
                   host="agentidentity.cn-beijing.aliyuncs.com",
-                  actions={action: handler for action, _, handler in _TABLE}, resource=_resource)
+                  actions={**{action: handler for action, _, handler in _TABLE}, **dict(_POLICY_TABLE)},
+                  resource=_resource)

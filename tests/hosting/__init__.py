@@ -1,0 +1,1 @@
+"""Tests of the app as it is hosted: behind nginx terminating TLS (deploy/nginx-tls.conf)."""
