@@ -3,13 +3,14 @@
     AgentError            code + message (+ HTTP status, attempts); what a turn reports as TurnFailed
     ├── ModelError        DashScope failed for good (after bounded retries), or no API key is configured
     ├── ChatNotFound      no chat with this id for this user (someone else's chat looks exactly the same)
-    ├── LimitReached      a per-user bound (prompt length, number of chats) refused the request; says which
-    └── SessionTaken      the agent service was given a session id that is another user's chat
+    ├── LimitReached      a per-user bound (prompt length, number of chats, turns at once) refused the request
+    ├── SessionTaken      the agent service was given a session id that is another user's chat
+    └── TurnBusy          the chat's running turn did not stop in time for a new message (nothing was started)
 """
 
 from __future__ import annotations
 
-__all__ = ["AgentError", "ChatNotFound", "LimitReached", "ModelError", "SessionTaken"]
+__all__ = ["AgentError", "ChatNotFound", "LimitReached", "ModelError", "SessionTaken", "TurnBusy"]
 
 
 class AgentError(Exception):
@@ -50,3 +51,10 @@ class SessionTaken(AgentError):
     """A session id names another user's chat: refused, nothing is read or written."""
 
     code = "SessionTaken"
+
+
+class TurnBusy(AgentError):
+    """A chat's running turn (here or on another replica) did not end within the bound after a new message asked
+    it to stop: the new message was not started, so one chat never runs two turns at once."""
+
+    code = "TurnBusy"

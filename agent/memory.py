@@ -179,6 +179,12 @@ class ChatStore:
                                                    body=json.dumps(body), created_at=now))
             db.execute(update(chats).values(updated_at=now).where(chats.c.id == chat_id, _mine(chats, owner)))
 
+    def touch(self, owner: Owner, chat_id: str) -> None:
+        """Mark the chat as in use now: the process running its turn does so, so other replicas can tell that turn
+        is alive (`agent.progress`); no chat, nothing to mark."""
+        with self._write() as db:
+            db.execute(update(chats).values(updated_at=self.clock()).where(chats.c.id == chat_id, _mine(chats, owner)))
+
     def check_room(self, owner: Owner, chat_id: str) -> None:
         """LimitReached when the chat already holds MAX_ENTRIES_PER_CHAT entries (checked before a turn starts)."""
         with self._read() as db:

@@ -1,8 +1,11 @@
 """Chat page: talk to Friday; every tool call shows the credential it used, and consents appear inline.
 
-While a tool waits for consent this script is blocked in the broker's wait (bounded), with the consent card
-already on screen: Streamlit sends elements as they are created. The user approves in another tab, the app's
-/callback route completes the consent and wakes the wait, and the answer streams on here by itself.
+A turn runs on a worker of the server process (`agent.background`), not in this script: a reload or a closed tab
+stops the script, never the turn. The page that asked follows the turn's events live, the consent card included; the
+user approves in another tab, the app's /callback route completes the consent and wakes the turn, and the answer
+streams on by itself. Any other page showing that chat (after a reload, in another tab, on another replica) draws
+it from the database and reads it again every few seconds until the turn has ended, with the Authorize button of
+a consent the turn still waits for.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from identity.cloud import prepare_process_environment
 prepare_process_environment()
 
 import hashlib  # noqa: E402
-from collections.abc import Callable, Iterator  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 from typing import Any  # noqa: E402
 
 import streamlit as st  # noqa: E402
@@ -30,11 +34,8 @@ from agent import (  # noqa: E402
     TextDelta,
     ToolFinished,
     ToolStarted,
-    TurnContext,
-    recorded,
-    run_turn,
 )
-from agent.remote import remote_turn  # noqa: E402
+from agent.progress import ChatProgress  # noqa: E402
 from identity.broker.routes import authorize_link  # noqa: E402
 from identity.users import SignedInUser  # noqa: E402
 from ui import chat_view as view  # noqa: E402
@@ -138,35 +139,71 @@ def _tool_card(event: ToolFinished, card: Any = None) -> None:
     card.markdown(view.tool_details(event))
 
 
-def _stored_consent(card: view.ConsentCard) -> None:
-    """A consent from an earlier turn: its outcome only (its link was single-use and is not kept)."""
+def _authorize_button(runtime: AppRuntime, authorization_url: str, state: str) -> None:
+    """The app's Authorize route for the consent, only when its URL is the identity service's own page."""
+    if is_trusted_authorization_url(authorization_url, runtime.target):
+        st.link_button("Authorize", authorize_link(runtime.settings.app_url, state), key=f"chat_authorize_{state}",
+                       type="primary", icon=":material/open_in_new:")
+    else:
+        st.caption(UNTRUSTED_LINK)
+
+
+def _stored_consent(runtime: AppRuntime, card: view.ConsentCard) -> None:
+    """A stored consent: Authorize again while the running turn still waits for it (the card keeps its state, the
+    broker its single-use link), else its outcome."""
     with st.container(border=True):
         st.markdown(view.consent_prompt(card.needed))
-        if card.settled is None:
-            st.caption("The turn ended before this consent was settled.")
+        if card.waiting is not None:
+            _authorize_button(runtime, card.waiting.authorization_url, card.needed.state)
+            st.caption(view.consent_waiting_text(card.waiting.seconds_left(runtime.broker.clock())))
         else:
-            st.caption(view.consent_settled_text(card.settled))
+            st.caption(view.stored_consent_text(card))
 
 
-def _item(item: view.Item) -> None:
+def _item(runtime: AppRuntime, item: view.Item) -> None:
     if isinstance(item, str):
         st.markdown(view.safe_markdown(item))
     elif isinstance(item, ToolFinished):
         _tool_card(item)
     elif isinstance(item, view.ConsentCard):
-        _stored_consent(item)
+        _stored_consent(runtime, item)
     else:
         _notice(item)
 
 
-def _transcript(store: ChatStore, user: SignedInUser, chat_id: str) -> None:
-    for bubble in view.transcript(store.entries(user.key, chat_id)):
+def _transcript(runtime: AppRuntime, progress: ChatProgress) -> None:
+    for bubble in view.transcript(progress.entries, progress.waiting, progress.open):
         with st.chat_message(bubble.role):
             for item in bubble.items:
                 if bubble.role == "user":  # the user's own text: shown as typed, never as markup
                     st.markdown(plain_markdown(str(item)))
                 else:
-                    _item(item)
+                    _item(runtime, item)
+    if progress.open and not progress.waiting:
+        st.caption(view.TURN_WORKING)
+
+
+@st.fragment(run_every=view.WATCH_SECONDS)
+def _watched_transcript(runtime: AppRuntime, user: SignedInUser, chat_id: str) -> None:
+    """A chat whose turn is running but not followed by this page: read again every few seconds from the database
+    (whichever replica runs the turn); once it has ended, the whole page runs again, without this timer."""
+    signed_in = current_user()
+    if signed_in is None or signed_in.key != user.key:  # signed out meanwhile: the page's own run says so
+        st.rerun(scope="app")
+    try:
+        progress = runtime.progress(user.key, chat_id)
+    except AgentError:  # e.g. deleted in another tab: the page's own run says so
+        st.rerun(scope="app")
+    _transcript(runtime, progress)
+    if not progress.open:
+        st.rerun(scope="app")
+
+
+@dataclass
+class _LiveConsent:
+    box: Any
+    waiting: Any
+    expires_at: float
 
 
 class _LiveAnswer:
@@ -176,7 +213,7 @@ class _LiveAnswer:
         self.runtime, self.text = runtime, ""
         self.slot: DeltaGenerator | None = None
         self.tools: dict[str, Any] = {}
-        self.consents: dict[str, tuple[Any, Any]] = {}
+        self.consents: dict[str, _LiveConsent] = {}   # still waiting
 
     def show(self, event: Event) -> None:
         if isinstance(event, TextDelta):
@@ -200,48 +237,44 @@ class _LiveAnswer:
         self.text += delta
         self.slot.markdown(view.safe_markdown(self.text))
 
+    def tick(self) -> None:
+        """Nothing new for a moment: move the countdowns (a page call, so a reload or a new message ends this run
+        at once; the turn goes on regardless)."""
+        now = self.runtime.broker.clock()
+        for consent in self.consents.values():
+            consent.waiting.caption(view.consent_waiting_text(int(consent.expires_at - now)))
+
     def _consent(self, event: ConsentNeeded) -> None:
         box = st.empty()
         with box.container(border=True):
             st.markdown(view.consent_prompt(event))
-            if is_trusted_authorization_url(event.authorization_url, self.runtime.target):
-                st.link_button("Authorize", authorize_link(self.runtime.settings.app_url, event.state),
-                               key=f"chat_authorize_{event.state}",
-                               type="primary", icon=":material/open_in_new:")
-            else:  # only the identity service's own page may become a button
-                st.caption(UNTRUSTED_LINK)
+            _authorize_button(self.runtime, event.authorization_url, event.state)
             waiting = st.empty()
             waiting.caption(view.consent_waiting_text(int(event.expires_at - self.runtime.broker.clock())))
-        self.consents[event.state] = (box, waiting)
+        self.consents[event.state] = _LiveConsent(box, waiting, event.expires_at)
 
     def _consent_update(self, event: ConsentWaiting | ConsentSettled) -> None:
-        box, waiting = self.consents.get(event.state, (None, None))
-        if isinstance(event, ConsentWaiting) and waiting is not None:
-            waiting.caption(view.consent_waiting_text(event.seconds_left))
-        elif isinstance(event, ConsentSettled) and box is not None:
-            (box.success if event.status == "completed" else box.warning)(view.consent_settled_text(event))
+        consent = self.consents.get(event.state)
+        if isinstance(event, ConsentWaiting) and consent is not None:
+            consent.waiting.caption(view.consent_waiting_text(event.seconds_left))
+        elif isinstance(event, ConsentSettled) and (consent := self.consents.pop(event.state, None)) is not None:
+            (consent.box.success if event.status == "completed" else consent.box.warning)(
+                view.consent_settled_text(event))
 
 
-def _turn(runtime: AppRuntime, store: ChatStore, user: SignedInUser, chat_id: str, prompt: str) -> Iterator[Event]:
-    """The turn in this process, recorded in the chat; or by the agent service (AGENT_ENDPOINT), which records it
-    in the same database."""
-    if runtime.settings.agent_endpoint:
-        return remote_turn(runtime.settings.agent_endpoint, user.id_token, chat_id, prompt)
-    context = TurnContext.of(user, runtime.broker, runtime.target)
-    return recorded(store, user.key, chat_id, run_turn(context, store.history(user.key, chat_id), prompt))
-
-
-def _answer(runtime: AppRuntime, store: ChatStore, user: SignedInUser, chat_id: str, prompt: str) -> None:
-    """Run one turn for the prompt, drawing it live and keeping it in the chat."""
+def _answer(runtime: AppRuntime, user: SignedInUser, chat_id: str, prompt: str) -> None:
+    """Start a turn for the prompt on the process's worker and draw it live while this page is open; it goes on,
+    recording into the chat, when the page goes away."""
+    turn = runtime.start_turn(user, chat_id, prompt)
     with st.chat_message("user"):
         st.markdown(plain_markdown(prompt))
     with st.chat_message("assistant"):
         live = _LiveAnswer(runtime)
-        try:
-            for event in _turn(runtime, store, user, chat_id, prompt):
+        for event in turn.follow():
+            if event is None:
+                live.tick()
+            else:
                 live.show(event)
-        except AgentError as error:  # e.g. the chat was deleted in another tab meanwhile
-            st.error(view.agent_error_text(error))
 
 
 def _examples() -> None:
@@ -290,11 +323,18 @@ def _chat_page(runtime: AppRuntime, store: ChatStore, user: SignedInUser, state:
         st.warning(state.message)
         state.message = None
     _examples()
-    if chat_id is not None:
-        _transcript(store, user, chat_id)
-        if prompt:
-            store.check_room(user.key, chat_id)  # a full chat asks for a new one (LimitReached)
-            _answer(runtime, store, user, chat_id, prompt)
+    if chat_id is None:
+        return
+    if prompt:  # this page follows its own turn live, below the chat as it was
+        _transcript(runtime, ChatProgress(store.entries(user.key, chat_id)))
+        store.check_room(user.key, chat_id)  # a full chat asks for a new one (LimitReached)
+        _answer(runtime, user, chat_id, prompt)
+        return
+    progress = runtime.progress(user.key, chat_id)
+    if progress.open:
+        _watched_transcript(runtime, user, chat_id)
+    else:
+        _transcript(runtime, progress)
 
 
 render()

@@ -6,9 +6,10 @@ Cards name the credential a tool used (kind and provider) and at most its finger
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from agent.background import TURN_BROKEN, TURN_STOPPED
 from agent.errors import AgentError
 from agent.events import (
     ConsentNeeded,
@@ -22,15 +23,17 @@ from agent.events import (
     card_from_record,
 )
 from agent.memory import Entry
+from identity.broker import PendingConsent
 from identity.broker.kinds import kind_label
 from identity.cloud import CloudTarget
 from identity.settings import Settings
 from ui.credentials_view import WORD_JOINER, code_span, countdown, markdown_text, plain_markdown, unlinked
 
-__all__ = ["EXAMPLE_PROMPTS", "STATE_KEY", "WORD_JOINER", "Bubble", "ChatState", "ConsentCard", "Notice",
-           "agent_error_text", "consent_prompt", "consent_settled_text", "consent_waiting_text", "example_key", "intro",
-           "model_label", "notice_of", "safe_markdown", "tool_details", "tool_finished_label", "tool_started_label",
-           "transcript", "unlinked"]
+__all__ = ["EXAMPLE_PROMPTS", "STATE_KEY", "TURN_WORKING", "WATCH_SECONDS", "WORD_JOINER", "Bubble", "ChatState",
+           "ConsentCard", "Notice", "agent_error_text", "consent_prompt", "consent_settled_text",
+           "consent_waiting_text", "example_key", "intro", "model_label", "notice_of", "safe_markdown",
+           "stored_consent_text", "tool_details", "tool_finished_label", "tool_started_label", "transcript",
+           "unlinked"]
 
 STATE_KEY = "chat"
 EXAMPLE_PROMPTS = (
@@ -42,6 +45,12 @@ EXAMPLE_PROMPTS = (
     "Write 'Agent Identity demo notes' to my DingTalk document",
 )
 _ROLE_PROVIDER = "workload RAM role"
+# How often a page that did not start the chat's running turn (a reload, another tab, another replica) reads the chat
+# again, until the turn has ended: its progress is in the database, whichever process runs it.
+WATCH_SECONDS = 2.0
+TURN_WORKING = "Friday is still working on this answer: it appears here by itself."
+_TURN_ENDED = "The turn ended before this consent was settled."
+_SETTLING = "Settled: the turn picks up the outcome in a moment."
 _SETTLED = {"completed": "connected: the tool call goes on by itself.",
             "declined": "not approved: nothing was connected.",
             "expired": "no approval arrived in time: ask again to get a new link."}
@@ -144,7 +153,7 @@ def consent_prompt(event: ConsentNeeded) -> str:
 
 def consent_waiting_text(seconds_left: int) -> str:
     return (f"Waiting for your approval… {countdown(seconds_left)} left. Press Authorize, approve, and this turn "
-            "goes on by itself (sending a new message stops waiting).")
+            "goes on by itself, also if you reload or leave this page (a new message in this chat stops waiting).")
 
 
 def consent_settled_text(event: ConsentSettled) -> str:
@@ -160,8 +169,20 @@ class Notice:
 
 @dataclass
 class ConsentCard:
+    """A stored consent; `waiting` is the pending consent the chat's running turn still waits for (its Authorize
+    button is shown again), `turn_open` that the turn it belongs to is still going."""
+
     needed: ConsentNeeded
     settled: ConsentSettled | None = None
+    waiting: PendingConsent | None = None
+    turn_open: bool = False
+
+
+def stored_consent_text(card: ConsentCard) -> str:
+    """Under a stored consent card without a button: its outcome, or why there is none."""
+    if card.settled is not None:
+        return consent_settled_text(card.settled)
+    return _SETTLING if card.turn_open else _TURN_ENDED
 
 
 Item = str | ToolFinished | ConsentCard | Notice
@@ -186,6 +207,10 @@ def notice_of(event: Event) -> Notice | None:
     if isinstance(event, McpUnavailable):
         return Notice("warning", f"Alibaba Cloud MCP server unavailable, answering without it: "
                                  f"{markdown_text(event.reason)}")
+    if isinstance(event, TurnFailed) and event.code == TURN_STOPPED:
+        return Notice("warning", markdown_text(event.message))
+    if isinstance(event, TurnFailed) and event.code == TURN_BROKEN:
+        return Notice("error", markdown_text(event.message))
     if isinstance(event, TurnFailed):
         return Notice("error", f"The model failed: {code_span(event.code)} {markdown_text(event.message)}")
     return None
@@ -203,16 +228,35 @@ def _add_card(bubbles: list[Bubble], event: Event, consents: dict[str, ConsentCa
             consents[event.state].settled = event
         return
     bubble = _assistant(bubbles)
-    if isinstance(event, ConsentNeeded):
-        bubble.items.append(consents.setdefault(event.state, ConsentCard(event)))
+    if isinstance(event, ConsentNeeded):  # a consent asked again by a later turn: its outcome goes to the later card
+        consents[event.state] = ConsentCard(event)
+        bubble.items.append(consents[event.state])
     elif isinstance(event, ToolFinished):
         bubble.items.append(event)
     elif (notice := notice_of(event)) is not None:
         bubble.items.append(notice)
 
 
-def transcript(entries: Sequence[Entry]) -> list[Bubble]:
-    """A stored chat as bubbles: user prompts, and the assistant's texts and cards between them."""
+def _mark_open_turn(bubbles: list[Bubble], waiting: Mapping[str, PendingConsent]) -> None:
+    """The last turn is still going: its unsettled consents are not over, and those still pending wait for Authorize."""
+    start = max((index for index, bubble in enumerate(bubbles) if bubble.role == "user"), default=-1)
+    for bubble in bubbles[start + 1:]:
+        for item in bubble.items:
+            if isinstance(item, ConsentCard) and item.settled is None:
+                item.turn_open, item.waiting = True, waiting.get(item.needed.state)
+
+
+def transcript(entries: Sequence[Entry], waiting: Mapping[str, PendingConsent] | None = None,
+               turn_open: bool = False) -> list[Bubble]:
+    """A stored chat as bubbles: user prompts, and the assistant's texts and cards between them. With `turn_open`,
+    the last turn is still going, and its consents in `waiting` still wait for the user."""
+    bubbles = _bubbles(entries)
+    if turn_open:
+        _mark_open_turn(bubbles, waiting or {})
+    return bubbles
+
+
+def _bubbles(entries: Sequence[Entry]) -> list[Bubble]:
     bubbles: list[Bubble] = []
     consents: dict[str, ConsentCard] = {}
     for entry in entries:

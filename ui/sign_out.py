@@ -46,4 +46,16 @@ def _forget_credentials(user: SignedInUser) -> None:
         return
 
 
+def _stop_turns(user: SignedInUser) -> None:
+    """Sign-out stops the user's chat turns running in this process (other replicas stop theirs when the sign-out
+    reaches them through the change feed): nothing goes on acting for someone who signed out."""
+    from agent.background import SIGNED_OUT_STOP  # here: the Login page imports this module, and loads no agent
+
+    try:
+        get_runtime().turns.stop_owner(user.key, SIGNED_OUT_STOP)
+    except IdentityError:  # no runtime, no turns
+        return
+
+
 register_sign_out_hook(_forget_credentials)
+register_sign_out_hook(_stop_turns)

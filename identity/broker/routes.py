@@ -104,16 +104,19 @@ def consent_routes(user_of: UserLookup, broker_of: Callable[[], CredentialBroker
         try:
             if query.get("error"):
                 await run_in_threadpool((await broker()).decline_consent, user, state, f"provider: {query['error']}")
-                return _page("You declined", "Nothing was stored. The agent will tell you it could not go on.",
-                             200, home)
+                return _page("You declined", "Nothing was stored. A chat turn that waited for this approval stops "
+                             "and says so in its chat.", 200, home)
             consent = await run_in_threadpool((await broker()).complete_consent, user, state, session_uri,
                                               _browser(request, secure()))
         except ConsentError as error:
             return _page("Consent not completed", f"{error} Nothing was completed.", error.status, home)
         except IdentityError as error:
             return _page("Consent not completed", f"{error} Nothing was completed.", 502, home)
-        return _page("Connected", f"{consent.provider} is connected. The agent carries on by itself; you can "
-                     "close this tab.", 200, home)
+        # Only what happens: a turn waiting for this consent runs on the server, whether or not its chat page is
+        # still open; a consent started from the Credentials page has no turn waiting.
+        return _page("Connected", f"{consent.provider} is connected. A chat turn that waited for this approval "
+                     "goes on by itself, and its answer appears in its chat (also after a reload); you can close "
+                     "this tab.", 200, home)
 
     return [Route(CONSENT_AUTHORIZE_PATH, authorize, methods=["GET"]),
             Route(CONSENT_RETURN_PATH, consent_return, methods=["GET"])]

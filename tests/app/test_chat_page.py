@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from agent.events import ConsentNeeded, card_from_record
 from agent.memory import DEFAULT_TITLE
+from agent.progress import chat_progress
+from identity.broker.routes import authorize_link
 from tests.app.test_credentials_page import sign_in
 from tests.conftest import repo_root
 from tests.support import give_consent, open_page
 from ui import chat_view as view
 from ui.runtime import AppRuntime
+from ui.sign_out import run_sign_out_hooks
 
 PAGE = str(repo_root() / "pages" / "chat.py")
 _TEXT_KINDS = ("markdown", "caption", "info", "success", "warning", "error", "title")
@@ -116,3 +121,71 @@ def test_a_consent_card_waits_and_the_turn_goes_on_once_approved(runtime, monkey
     [card] = at.get("status")
     assert card.label.startswith("get_current_time · OAuth2 from test-provider-for-mcp-oauth · ok")
     assert "Asia/Shanghai" in at.chat_message[1].markdown[-1].value
+
+
+# -- a turn outlives the browser session that asked ---------------------------------------------------------------
+def _eventually(check: Any, bound: float = 60.0) -> Any:
+    """`check()`'s first truthy value; fails after `bound` seconds (a bound, not a speed claim)."""
+    deadline = time.monotonic() + bound
+    while not (found := check()):
+        assert time.monotonic() < deadline, "not within the bound"
+        time.sleep(0.05)
+    return found
+
+
+def _waiting_consent(runtime: AppRuntime, owner: tuple[str, str], chat_id: str) -> ConsentNeeded | None:
+    """The consent card the chat's turn recorded, once it did."""
+    cards = (card_from_record(e.body) for e in runtime.chats.entries(owner, chat_id) if e.kind == "card")
+    return next((card for card in cards if isinstance(card, ConsentNeeded)), None)
+
+
+def test_a_reload_while_a_consent_waits_keeps_its_authorize_button_and_the_answer_arrives(runtime):
+    alice, session = sign_in(runtime, "alice")
+    tab = _open(session)
+    with pytest.raises(RuntimeError, match="timed out"):  # the tab goes away: its script run is stopped
+        tab.chat_input(key="chat_input").set_value("What time is it now?").run(timeout=10)
+    [chat] = runtime.chats.list_chats(alice.key)
+    needed = _eventually(lambda: _waiting_consent(runtime, alice.key, chat.id))
+
+    reloaded = _open(session)  # a new browser session for the same sign-in: drawn from the database
+    [link] = reloaded.get("link_button")
+    assert link.value == "Authorize" and link.proto.url == authorize_link(runtime.settings.app_url, needed.state)
+    assert "Waiting for your approval" in _texts(reloaded) and [m.name for m in reloaded.chat_message] == [
+        "user", "assistant"]
+    consents = {c.state: c for c in runtime.broker.consents.of(alice.key)}
+    elsewhere = chat_progress(runtime.chats.entries(alice.key, chat.id), consents,
+                              runtime.chats.get_chat(alice.key, chat.id).updated_at, time.time())
+    assert elsewhere.open and list(elsewhere.waiting) == [needed.state]  # what another replica reads, too
+
+    give_consent(runtime.broker, alice, needed.state, "alice", runtime.settings.consent_return_url)
+    _eventually(lambda: runtime.turns.running(alice.key, chat.id) is None)  # the turn went on by itself …
+    reloaded.run()  # … and the page's next read of the chat (its timer, in a browser) shows the answer
+    user, assistant = reloaded.chat_message
+    assert user.markdown[0].value == "What time is it now?" and "Asia/Shanghai" in assistant.markdown[-1].value
+    assert "connected: the tool call goes on by itself" in _texts(reloaded) and not reloaded.get("link_button")
+    assert reloaded.get("status")[0].label.startswith("get_current_time · OAuth2 from test-provider-for-mcp-oauth · ok")
+
+
+def test_bob_never_sees_alices_running_turn(runtime):
+    alice, _ = sign_in(runtime, "alice")
+    chat = runtime.chats.create_chat(alice.key)
+    runtime.start_turn(alice, chat.id, "What time is it now?")
+    _eventually(lambda: _waiting_consent(runtime, alice.key, chat.id))
+
+    _, bob = sign_in(runtime, "bob")
+    at = _open(bob)
+    assert _chats(at) == [] and not at.chat_message and not at.get("link_button")
+    assert "Waiting for your approval" not in _texts(at)
+    assert runtime.turns.running(alice.key, chat.id) is not None  # still alice's, still waiting
+
+
+def test_signing_out_ends_the_users_running_turn_and_nothing_goes_on_for_her(runtime):
+    alice, _ = sign_in(runtime, "alice")
+    chat = runtime.chats.create_chat(alice.key)
+    turn = runtime.start_turn(alice, chat.id, "What time is it now?")
+    _eventually(lambda: _waiting_consent(runtime, alice.key, chat.id))
+
+    run_sign_out_hooks(alice)  # what the Login page's Sign out and /auth/logout do
+    assert turn.wait(30) and runtime.turns.running(alice.key, chat.id) is None
+    assert not runtime.progress(alice.key, chat.id).open  # no page waits for it, on any replica
+    assert not any("Asia/Shanghai" in str(m.get("content")) for m in runtime.chats.messages(alice.key, chat.id))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from agent.background import TURN_BROKEN, TURN_STOPPED
 from agent.events import (
     ConsentNeeded,
     ConsentSettled,
@@ -15,6 +16,7 @@ from agent.events import (
     card_record,
 )
 from agent.memory import Entry
+from identity.broker import PendingConsent
 from identity.cloud import CloudTarget
 from identity.settings import load_settings
 from ui import chat_view as view
@@ -47,6 +49,11 @@ def test_notices_skip_the_everyday_mcp_connection():
     assert view.notice_of(McpConnected(("a", "b"), via="consent")).level == "info"
     assert view.notice_of(McpUnavailable("refused")).level == "warning"
     assert "`InvalidApiKey`" in view.notice_of(TurnFailed("InvalidApiKey", "bad")).text
+    stopped = view.notice_of(TurnFailed(TURN_STOPPED, "A newer message in this chat stopped this turn."))
+    assert stopped.level == "warning" and stopped.text.startswith("A newer message in this chat stopped this turn")
+    broken = view.notice_of(TurnFailed(TURN_BROKEN, "ChatNotFound: This chat does not exist."))
+    assert broken.level == "error" and broken.text.startswith("ChatNotFound\\: This chat")
+    assert "model" not in broken.text  # a broken turn is not the model's failure
 
 
 def test_the_transcript_groups_turns_and_settles_consent_cards():
@@ -63,6 +70,35 @@ def test_the_transcript_groups_turns_and_settles_consent_cards():
     assert card.settled.status == "completed" and card.needed.authorization_url == ""
     assert tool == finished and text == "It's 08:00."
     assert view.consent_settled_text(card.settled).startswith("mcp: connected")
+
+
+def _consent(state: str) -> PendingConsent:
+    return PendingConsent(state, ("i", "alice"), "mcp", ("openid",), "https://d/oauth2/authorize?x=1", "urn:s", 1.0,
+                          601.0)
+
+
+def test_a_running_turns_stored_consent_waits_with_its_pending_consent_and_an_ended_ones_says_so():
+    needed = ConsentNeeded("s1", "get_current_time", "mcp", ("openid",), "", 601.0)
+    entries = _entries({"role": "user", "content": "What time is it now?"}, card_record(needed))
+    [_, running] = view.transcript(entries, {"s1": _consent("s1")}, turn_open=True)
+    [card] = running.items
+    assert card.waiting == _consent("s1") and card.turn_open  # the page shows Authorize again
+    [_, ended] = view.transcript(entries)
+    [card] = ended.items
+    assert card.waiting is None and view.stored_consent_text(card) == "The turn ended before this consent was settled."
+    [_, settling] = view.transcript(entries, {}, turn_open=True)  # approved, and the turn has not recorded it yet
+    assert settling.items[0].waiting is None and "picks up the outcome" in view.stored_consent_text(settling.items[0])
+
+
+def test_a_consent_asked_again_by_a_later_turn_settles_the_later_card_only():
+    needed = ConsentNeeded("s1", "get_current_time", "mcp", ("openid",), "", 601.0)
+    entries = _entries({"role": "user", "content": "time?"}, card_record(needed),
+                       card_record(TurnFailed(TURN_STOPPED, "A newer message in this chat stopped this turn.")),
+                       {"role": "user", "content": "time now?"}, card_record(needed))
+    first, second = (bubble.items[0] for bubble in view.transcript(entries, {"s1": _consent("s1")}, turn_open=True)
+                     if bubble.role == "assistant")
+    assert first.waiting is None and not first.turn_open  # only the running turn's card gets the button
+    assert second.waiting == _consent("s1")
 
 
 def test_markdown_images_in_model_text_are_shown_as_text():

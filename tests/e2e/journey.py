@@ -336,6 +336,18 @@ def ask_example(page: Page, prompt: str) -> Locator:
     return messages(page).nth(before + 1)
 
 
+def ask(page: Page, prompt: str) -> Locator:
+    """Type a prompt into the chat input and send it; the assistant's bubble of the turn it starts."""
+    before = messages(page).count()
+    settle(page)
+    box = page.locator(f"{MAIN} [data-testid='stChatInputTextArea']")
+    box.fill(prompt)
+    box.press("Enter")
+    expect(messages(page)).to_have_count(before + 2, timeout=TURN_TIMEOUT_MS)  # the prompt, then the answer
+    expect(messages(page).nth(before)).to_contain_text(prompt)
+    return messages(page).nth(before + 1)
+
+
 def expect_tool_card(bubble: Locator, label: str) -> None:
     """The tool card 'tool · credential kind from provider · ok · N ms'."""
     card = bubble.get_by_text(re.compile(rf"^{re.escape(label)} · ok · \d+ ms$"))
