@@ -8,6 +8,7 @@ waiting in the service, and the other way round.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,4 +110,6 @@ def agent_runtime_on(settings: Settings, target: CloudTarget, database: Database
     feed = ChangeFeed(database)
     broker = CredentialBroker(clients, settings, database=database, feed=feed)
     feed.start()  # other processes' sign-outs, Disconnects, Clears and consents reach this one from now on
+    if target.local is not None:  # its MCP server is built on first use: before the first turn, not during it
+        threading.Thread(target=target.local.warm_up, name="localcloud-warm-up", daemon=True).start()
     return AgentRuntime(settings, target, clients, broker, ChatStore(database))

@@ -124,6 +124,7 @@ def build_world(cloud: localcloud.LocalCloud, workdir: Path) -> World:
     port = free_port()
     settings = _settings(cloud, workdir, f"http://127.0.0.1:{port}")
     clients = Clients(connect(settings))
+    cloud.warm_up()  # as the app's agent runtime does when it is built, before the first turn
     provision.apply(clients, settings)
     holder: dict[str, World] = {}
     authorize, back = consent_routes(lambda request: user_of(holder["world"], request),

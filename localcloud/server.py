@@ -28,6 +28,7 @@ __all__ = ["LocalCloud", "LocalCloudError", "serve_forever", "start"]
 
 _START_TIMEOUT_SECONDS = 15.0
 _HTTP_TIMEOUT_SECONDS = 5.0
+_WARM_UP_TIMEOUT_SECONDS = 30.0
 
 
 class LocalCloudError(RuntimeError):
@@ -92,6 +93,14 @@ class LocalCloud:
             "DASHSCOPE_HTTP_BASE_URL": f"{self.url}{API_BASE_PATH}",
             "DASHSCOPE_API_KEY": self.dashscope_api_key,
         }
+
+    def warm_up(self) -> None:
+        """Build what localcloud builds on its first request (the MCP server: a second of imports), so an agent's
+        first tool call does not wait for it. Any answer will do; a failure is left to that first call to report."""
+        try:
+            httpx.get(f"{self.url}{MCP_ENDPOINT_PATH}", timeout=_WARM_UP_TIMEOUT_SECONDS, trust_env=False)
+        except httpx.HTTPError:
+            return
 
     def request_counts(self) -> dict[str, int]:
         """How many times each RPC action was answered since start (or the last reset)."""
