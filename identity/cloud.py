@@ -13,7 +13,7 @@ from identity.settings import Settings
 if TYPE_CHECKING:  # imported by `connect` alone: a cloud-mode app, and the page that needs no cloud yet, skip it
     import localcloud
 
-__all__ = ["PROXY_VARIABLES", "CloudTarget", "connect", "prepare_process_environment"]
+__all__ = ["PROXY_VARIABLES", "CloudTarget", "GatewayTarget", "connect", "prepare_process_environment"]
 
 ALIYUN_DISCOVERY_URL = "https://oauth.aliyun.com/.well-known/openid-configuration"
 
@@ -31,6 +31,21 @@ def prepare_process_environment() -> None:
     for name in PROXY_VARIABLES:
         os.environ.pop(name, None)
     os.environ.setdefault("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+
+
+@dataclass(frozen=True)
+class GatewayTarget:
+    """Where the AI Gateway and the order service behind it are, for this mode (issue #22)."""
+
+    mcp_server: str | None = None       # the gateway's MCP server for the order tools
+    arn: str | None = None              # the gateway's ARN: the Cedar resource, and where the policy set binds
+    order_discovery_url: str | None = None
+    order_client_id: str | None = None
+    order_client_secret: str | None = field(default=None, repr=False)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.mcp_server and self.arn)
 
 
 @dataclass(frozen=True)
@@ -54,6 +69,7 @@ class CloudTarget:
     local: localcloud.LocalCloud | None = None
     # Where the tools' services are: mcp_server, services_url, dingtalk_api_base, oss_endpoint.
     services: dict[str, str] = field(default_factory=dict)
+    gateway: GatewayTarget = field(default_factory=GatewayTarget)
     dashscope_base_url: str = "https://dashscope.aliyuncs.com/api/v1"
     dashscope_api_key: str | None = field(default=None, repr=False)
 
@@ -91,7 +107,24 @@ def _cloud_target(settings: Settings) -> CloudTarget:
         dingtalk_client_id=settings.dingtalk_client_id, dingtalk_client_secret=settings.dingtalk_client_secret,
         services=_services(settings, {"dingtalk_api_base": "https://api.dingtalk.com",
                                       "oss_endpoint": f"https://oss-{region}.aliyuncs.com"}),
-        dashscope_api_key=settings.dashscope_api_key)
+        gateway=_configured_gateway(settings), dashscope_api_key=settings.dashscope_api_key)
+
+
+def _configured_gateway(settings: Settings, defaults: GatewayTarget | None = None) -> GatewayTarget:
+    """The gateway settings over the mode's defaults (localcloud's own gateway and order service in local mode)."""
+    g, d = settings.gateway, defaults or GatewayTarget()
+    return GatewayTarget(mcp_server=g.mcp_server or d.mcp_server, arn=g.arn or d.arn,
+                         order_discovery_url=g.order_discovery_url or d.order_discovery_url,
+                         order_client_id=g.order_client_id or d.order_client_id,
+                         order_client_secret=g.order_client_secret or d.order_client_secret)
+
+
+def _local_gateway(env: dict[str, str]) -> GatewayTarget:
+    """What `python -m localcloud env` says about its gateway and order service."""
+    service = env.get("ORDER_SERVICE_URL")
+    return GatewayTarget(mcp_server=env.get("AI_GATEWAY_MCP_SERVER"), arn=env.get("AI_GATEWAY_ARN"),
+                         order_discovery_url=f"{service}/.well-known/oauth-authorization-server" if service else None,
+                         order_client_id=env.get("ORDER_CLIENT_ID"), order_client_secret=env.get("ORDER_CLIENT_SECRET"))
 
 
 def _services(settings: Settings, defaults: dict[str, str]) -> dict[str, str]:
@@ -116,7 +149,8 @@ def _local_target(settings: Settings, cloud: localcloud.LocalCloud) -> CloudTarg
         data_callback_prefix=urls.data_plane_callback_prefix(), access_key_id=cloud.access_key_id,
         access_key_secret=cloud.access_key_secret, dingtalk_client_id=cloud.dingtalk_client_id,
         dingtalk_client_secret=cloud.dingtalk_client_secret, local=cloud,
-        services=_services(settings, _from_env(cloud.env())), **_model(settings, cloud.env()))
+        services=_services(settings, _from_env(cloud.env())),
+        gateway=_configured_gateway(settings, _local_gateway(cloud.env())), **_model(settings, cloud.env()))
 
 
 class _ModelFields(TypedDict, total=False):
@@ -151,6 +185,10 @@ def _external_local_target(settings: Settings) -> CloudTarget:
         dingtalk_client_secret=settings.dingtalk_client_secret,
         services=_services(settings, {"services_url": f"{url}/svc", "dingtalk_api_base": url, "oss_endpoint": url,
                                       "mcp_server": f"{url}/mcp/resourcecenter/mcp"}),
+        # localcloud's layout; its ARN and the order client come with the rest of `python -m localcloud env`.
+        gateway=_configured_gateway(settings, GatewayTarget(
+            mcp_server=f"{url}/mcp-servers/test-order-agent-identity",
+            order_discovery_url=f"{url}/order-service/.well-known/oauth-authorization-server")),
         # `python -m localcloud env` exports the local model's URL and key with the rest.
         dashscope_base_url=os.environ.get("DASHSCOPE_HTTP_BASE_URL") or f"{url}/api/v1",
         dashscope_api_key=settings.dashscope_api_key)

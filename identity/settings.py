@@ -16,7 +16,7 @@ import yaml
 
 from identity.errors import SettingsError
 
-__all__ = ["MODES", "Settings", "load_settings"]
+__all__ = ["MODES", "GatewaySettings", "Settings", "load_settings"]
 
 MODES = ("local", "cloud")
 _DEFAULTS: dict[str, str] = {
@@ -32,6 +32,19 @@ _DEFAULTS: dict[str, str] = {
     "LOCALCLOUD_PORT": "8790",
     "LOCALCLOUD_DATA_DIR": ".localcloud",
 }
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    """The AI Gateway and the order service behind it (issue #22): in local mode localcloud supplies them all."""
+
+    mcp_server: str | None = None       # AI_GATEWAY_MCP_SERVER: the gateway's MCP server URL (the sample's name)
+    arn: str | None = None              # AI_GATEWAY_ARN: the gateway's ARN (Cedar resource; where the policy set binds)
+    order_provider_name: str = "mcp-order-oauth2"  # ORDER_OAUTH_PROVIDER_NAME: the plugin's credential provider
+    order_discovery_url: str | None = None  # ORDER_OAUTH_DISCOVERY_URL: the order service's OAuth metadata
+    order_client_id: str | None = None  # ORDER_CLIENT_ID / ORDER_CLIENT_SECRET: the app registered there
+    order_client_secret: str | None = field(default=None, repr=False)
+    policy_set_name: str | None = None  # POLICY_SET_NAME; default: one per deployment
 
 
 @dataclass(frozen=True)
@@ -74,6 +87,7 @@ class Settings:
     agent_service_host: str = "127.0.0.1"  # AGENT_SERVICE_HOST / _PORT: where `python -m agent.service` listens
     agent_service_port: int = 8080
     agent_bearer_token: str | None = field(default=None, repr=False)  # AGENT_BEARER_TOKEN: the sample backend's
+    gateway: GatewaySettings = field(default_factory=GatewaySettings)
 
     @property
     def consent_return_url(self) -> str:
@@ -240,7 +254,17 @@ def load_settings(environ: Mapping[str, str] | None = None, secrets: Mapping[str
         agent_service_host=sources.get("AGENT_SERVICE_HOST") or "127.0.0.1",
         agent_service_port=_port(sources, "AGENT_SERVICE_PORT") if sources.get("AGENT_SERVICE_PORT") else 8080,
         agent_bearer_token=sources.get("AGENT_BEARER_TOKEN") or None,
+        gateway=_gateway(sources),
     )
+
+
+def _gateway(sources: _Sources) -> GatewaySettings:
+    return GatewaySettings(
+        mcp_server=_url(sources, "AI_GATEWAY_MCP_SERVER"), arn=sources.get("AI_GATEWAY_ARN"),
+        order_provider_name=sources.get("ORDER_OAUTH_PROVIDER_NAME") or "mcp-order-oauth2",
+        order_discovery_url=_url(sources, "ORDER_OAUTH_DISCOVERY_URL"),
+        order_client_id=sources.get("ORDER_CLIENT_ID"), order_client_secret=sources.get("ORDER_CLIENT_SECRET"),
+        policy_set_name=sources.get("POLICY_SET_NAME"))
 
 
 def _names(sources: _Sources, name: str, default: str) -> tuple[str, ...]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -12,8 +13,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from localcloud.dashscope import dashscope_routes
+from localcloud.gateway import ai_gateway, gateway_routes
 from localcloud.hosts import LoopbackHostOnly
 from localcloud.oidc import oidc_routes
+from localcloud.orders import order_routes
 from localcloud.oss import oss_routes
 from localcloud.request_log import RequestLog
 from localcloud.resources import ResourceCenter, resource_routes
@@ -32,6 +35,7 @@ def build_app(store: Store, clock: Callable[[], float], region: str, urls: Calla
     """The whole emulator as one Starlette app."""
     log = RequestLog()
     resource_center = ResourceCenter(store, clock, urls)
+    gateway = ai_gateway(store, clock, region, urls, log)
     front = RpcFront(all_services(), store, clock, region, role_policy_documents, urls, log)
 
     def authorized(request: Request) -> bool:
@@ -56,6 +60,7 @@ def build_app(store: Store, clock: Callable[[], float], region: str, urls: Calla
             return refused()
         store.reset()
         log.clear()
+        gateway.reset()
         return JSONResponse({"status": "reset"})
 
     routes = [
@@ -66,9 +71,17 @@ def build_app(store: Store, clock: Callable[[], float], region: str, urls: Calla
         *oidc_routes(store, clock, urls),
         *consent_routes(store, clock, urls),
         *resource_routes(store, clock, urls, resource_center),
+        *gateway_routes(gateway, authorized, refused),
         *dashscope_routes(store, clock),
+        *order_routes(store, clock, urls),  # before OSS: `/order-service/orders` would look like a bucket and key
         *oss_routes(store, clock),  # last: `/{bucket}/{key}` would otherwise look like any two-segment path
     ]
-    # The mounted MCP app's own lifespan never runs: its first request builds it, in localcloud's task group.
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with resource_center.lifespan(app), gateway.lifespan(app):
+            yield
+
+    # The mounted MCP apps' own lifespans never run: their first request builds them, in localcloud's task groups.
     # Outermost: a request for a foreign Host name (DNS rebinding) reaches no route at all.
-    return Starlette(routes=routes, lifespan=resource_center.lifespan, middleware=[Middleware(LoopbackHostOnly)])
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(LoopbackHostOnly)])

@@ -12,13 +12,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
 
 from localcloud.app import CONTROL_TOKEN_HEADER, build_app
 from localcloud.dashscope import API_BASE_PATH, dashscope_key
-from localcloud.oidc import dingtalk_demo_app
+from localcloud.gateway import DECISIONS_PATH, EVALUATE_PATH, ORDER_SERVER, gateway_arn, server_path
+from localcloud.oidc import demo_users, dingtalk_demo_app
+from localcloud.orders import ORDER_SERVICE_PATH, order_client
 from localcloud.resources import MCP_ENDPOINT_PATH, SERVICES_PATH
 from localcloud.settings import LocalCloudSettings
 from localcloud.store import Store, open_store
@@ -51,6 +54,11 @@ class LocalCloud:
     public_url: str | None = None
     reused: bool = False
     dashscope_api_key: str = field(default="", repr=False)
+    order_client_id: str = ""
+    order_client_secret: str = field(default="", repr=False)
+    # The sign-in server's demo users as (user name, display name, subject): the subject is the Cedar principal's id
+    # (`AgentIdentity::OAuthUser::"<sub>"`), so a policy can name alice or bob.
+    demo_users: tuple[tuple[str, str, str], ...] = ()
 
     def __repr__(self) -> str:  # never print the secret
         return f"LocalCloud(url={self.url!r}, data_dir={str(self.data_dir)!r}, account_id={self.account_id!r})"
@@ -62,6 +70,11 @@ class LocalCloud:
     @property
     def urls(self) -> LocalUrls:
         return LocalUrls(internal=self.url, public=self.public_url or self.url)
+
+    @property
+    def order_service_url(self) -> str:
+        """The order service's base (loopback): its REST API, its OAuth issuer and metadata below it."""
+        return f"{self.url}{ORDER_SERVICE_PATH}"
 
     @property
     def endpoint(self) -> str:
@@ -92,7 +105,37 @@ class LocalCloud:
             "DINGTALK_API_BASE": self.url,
             "DASHSCOPE_HTTP_BASE_URL": f"{self.url}{API_BASE_PATH}",
             "DASHSCOPE_API_KEY": self.dashscope_api_key,
+            "ORDER_SERVICE_URL": self.order_service_url,
+            "ORDER_CLIENT_ID": self.order_client_id,
+            "ORDER_CLIENT_SECRET": self.order_client_secret,
+            "AI_GATEWAY_MCP_SERVER": f"{self.url}{server_path(ORDER_SERVER)}",
+            "AI_GATEWAY_ARN": self.gateway_arn,
         }
+
+    @property
+    def gateway_arn(self) -> str:
+        """The AI Gateway's ARN: the Cedar resource, and the `GatewayArn` to attach a policy set to."""
+        return gateway_arn(self.region, self.account_id)
+
+    def gateway_decisions(self, *, limit: int = 100, user: str | None = None, tool: str | None = None,
+                          decision: str | None = None) -> list[dict[str, Any]]:
+        """The AI Gateway's recorded decisions, newest first (`decision`: ALLOW or DENY)."""
+        query = {key: value for key, value in (("limit", str(limit)), ("user", user), ("tool", tool),
+                                               ("decision", decision)) if value is not None}
+        response = httpx.get(f"{self.url}{DECISIONS_PATH}", params=query, timeout=_HTTP_TIMEOUT_SECONDS,
+                             headers={CONTROL_TOKEN_HEADER: self.control_token}, trust_env=False)
+        response.raise_for_status()
+        return list(response.json()["decisions"])
+
+    def gateway_evaluate(self, user_id: str, tool: str, arguments: dict[str, Any] | None = None, *,
+                         workload_identity: str | None = None, issuer: str | None = None) -> dict[str, Any]:
+        """"Try a request": the AI Gateway's decision for `user_id` calling `tool` (nothing recorded or called)."""
+        body = {"user_id": user_id, "tool": tool, "arguments": arguments, "workload_identity": workload_identity,
+                "issuer": issuer}
+        response = httpx.post(f"{self.url}{EVALUATE_PATH}", json=body, timeout=_HTTP_TIMEOUT_SECONDS,
+                              headers={CONTROL_TOKEN_HEADER: self.control_token}, trust_env=False)
+        response.raise_for_status()
+        return dict(response.json())
 
     def warm_up(self) -> None:
         """Build what localcloud builds on its first request (the MCP server: a second of imports), so an agent's
@@ -123,9 +166,12 @@ def describe(store: Store, settings: LocalCloudSettings, port: int, reused: bool
     if key is None:
         raise LocalCloudError(f"the data directory {settings.data_dir} has no root key: delete it to start fresh.")
     ding_id, ding_secret = dingtalk_demo_app(store)
+    order_id, order_secret = order_client(store)
     return LocalCloud(port, settings.data_dir, settings.region, account_id, key.id, key.secret,
                       store.meta("control_token") or "", ding_id, ding_secret, settings.public_url, reused,
-                      dashscope_api_key=dashscope_key(store))
+                      dashscope_api_key=dashscope_key(store), order_client_id=order_id,
+                      order_client_secret=order_secret,
+                      demo_users=tuple((user.username, user.name, user.sub) for user in demo_users(store)))
 
 
 def _bind(settings: LocalCloudSettings) -> socket.socket:

@@ -167,7 +167,8 @@ def _results(state: view.SetupState, runtime: AppRuntime) -> None:
     if state.reports is None:
         st.info("Press **Plan** to compare what the demo needs with what exists.", icon=":material/info:")
         return
-    st.dataframe(view.report_table(state.reports), hide_index=True, width="stretch")
+    # Every step in view at once: a scrolled grid would hide the last steps' outcome.
+    st.dataframe(view.report_table(state.reports), hide_index=True, width="stretch", height="content")
     st.caption(f"Provision records what it creates in `{runtime.settings.config_json}`; Clear deletes only that.")
 
 

@@ -3,10 +3,11 @@
 In local mode the user's browser visits localcloud's sign-in and consent pages and the data plane's
 authorization URL and callback at `{APP_REDIRECT_URI}/lc`, so a hosted demo works from any visitor's
 browser while localcloud itself listens on 127.0.0.1 only. Just the front channel passes, what a browser visits:
-the sign-in server's authorize, login, consent and logout pages and the data plane's authorization URL and
-callback. Never the back channel (token, userinfo, revocation, introspection, JWKS, discovery: the app reaches
+the sign-in server's authorize, login, consent and logout pages, the data plane's authorization URL and
+callback, and the order service's consent and sign-in pages (`/order-service/oauth/authorize` and `…/login`).
+Never the back channel (token, userinfo, revocation, introspection, JWKS, discovery: the app reaches
 those on localcloud's own loopback address, as its discovery document says), the Tea RPC front (`POST /`, which
-acts with the root key) or `/_localcloud/` (health, reset).
+acts with the root key), `/_localcloud/` (health, reset), or the order service's metadata, token endpoint and API.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ __all__ = [
     "ALLOWED_PREFIXES",
     "FRONT_CHANNEL_PAGES",
     "LOCALCLOUD_MOUNT",
+    "ORDER_SERVICE_PAGES",
     "LocalCloudProxy",
     "Upstream",
     "is_forwardable",
@@ -39,6 +41,9 @@ LOCALCLOUD_MOUNT = "/lc"  # the path of `Settings.localcloud_public_url` by defa
 ALLOWED_PREFIXES = ("/oauth/", "/oauth2/")
 # The front channel: /oauth/<realm>/<page> and the data plane's /oauth2/authorize and /oauth2/callback/<id>.
 FRONT_CHANNEL_PAGES = frozenset({"authorize", "login", "consent", "logout"})
+# The order service's pages (localcloud.orders: its ORDER_SERVICE_PATH plus the two page paths), written out here so
+# this module imports nothing of localcloud (`streamlit run` imports it before its health check answers).
+ORDER_SERVICE_PAGES = frozenset({"/order-service/oauth/authorize", "/order-service/oauth/login"})
 ALLOWED_METHODS = frozenset({"GET", "HEAD", "POST"})
 MAX_BODY_BYTES = 64 * 1024  # localcloud refuses bigger forms anyway: never buffer more than that here
 TIMEOUT_SECONDS, CONNECT_TIMEOUT_SECONDS = 15.0, 3.0
@@ -57,6 +62,8 @@ Upstream = Callable[[], str | None]
 
 def is_forwardable(path: str) -> bool:
     """Whether a path below the mount is one of localcloud's browser-facing pages (no dot segments)."""
+    if path in ORDER_SERVICE_PAGES:  # exact paths: nothing below or beside them
+        return True
     if not path.startswith(ALLOWED_PREFIXES) or "\\" in path:
         return False
     segments = path.split("/")

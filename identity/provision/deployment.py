@@ -63,7 +63,8 @@ class Deployment:
         """Fix this deployment's name suffix and callback ids before anything is created."""
         if not self.config.get("deployment_id"):
             self.record(deployment_id=secrets.token_hex(4), mcp_callback_id=str(uuid.uuid4()),
-                        dingtalk_callback_id=str(uuid.uuid4()), mode=self.target.mode, region=self.target.region)
+                        dingtalk_callback_id=str(uuid.uuid4()), order_callback_id=str(uuid.uuid4()),
+                        mode=self.target.mode, region=self.target.region)
 
     # -- derived names ------------------------------------------------------------------------------
     @property

@@ -142,6 +142,10 @@ def test_an_oversized_body_is_refused_before_forwarding(cloud_under_lc: localclo
     ("/", False), ("", False), ("/_localcloud/health", False), ("/oauth", False),
     ("/oauth/../_localcloud/reset", False),
     ("/oauth2/./x", False), ("/oauth/aliyun/..", False), ("/oauth\\..\\x", False),
+    ("/order-service/oauth/authorize", True), ("/order-service/oauth/login", True),
+    ("/order-service/oauth/token", False), ("/order-service/.well-known/oauth-authorization-server", False),
+    ("/order-service/orders", False), ("/order-service/orders/abc", False), ("/order-service/oauth/authorize/x", False),
+    ("/order-service/oauth/../oauth/token", False), ("/order-service/oauth/authorize/", False),
 ])
 def test_is_forwardable(path: str, allowed: bool) -> None:
     assert is_forwardable(path) is allowed
@@ -178,3 +182,47 @@ def test_the_mount_matches_the_settings_default_public_path() -> None:
     settings = load_settings({"APP_REDIRECT_URI": "https://demo.example"}, config_file=Path("/nonexistent.yml"))
 
     assert settings.localcloud_public_url == f"https://demo.example{LOCALCLOUD_MOUNT}"
+
+
+def test_the_order_services_pages_are_the_ones_it_serves() -> None:
+    from localcloud.orders.service import AUTHORIZE_PATH, LOGIN_PATH, ORDER_SERVICE_PATH
+    from web.local_proxy import ORDER_SERVICE_PAGES
+
+    assert {f"{ORDER_SERVICE_PATH}{AUTHORIZE_PATH}", f"{ORDER_SERVICE_PATH}{LOGIN_PATH}"} == ORDER_SERVICE_PAGES
+
+
+def test_the_order_services_consent_works_through_the_apps_origin(cloud_under_lc: localcloud.LocalCloud) -> None:
+    app, callback = _app(cloud_under_lc.url), f"{PUBLIC}/oauth2/callback/order-proxy-test"
+    metadata = httpx.get(f"{cloud_under_lc.order_service_url}/.well-known/oauth-authorization-server",
+                         trust_env=False, timeout=10).json()
+    assert metadata["authorization_endpoint"] == f"{PUBLIC}/order-service/oauth/authorize"
+    assert metadata["issuer"] == cloud_under_lc.order_service_url  # the back channel stays on localcloud's port
+
+    page = _send(app, "GET", "/lc/order-service/oauth/authorize", params={
+        "client_id": "order-client", "redirect_uri": callback, "response_type": "code", "state": "s1"})
+    assert page.status_code == 200, page.text[:300]
+    assert "Path=/lc/order-service/oauth" in page.headers["set-cookie"]
+    request_id = re.search(r'name="request_id" value="([^"]+)"', page.text).group(1)
+    signed_in = _send(app, "POST", "/lc/order-service/oauth/login",
+                      data={"request_id": request_id, "username": "alice", "password": "demo"},
+                      headers={"cookie": f"_streamlit_xsrf=abc; {_cookie(page)}"})
+    assert signed_in.status_code == 303
+    assert signed_in.headers["location"].startswith(f"{PUBLIC}/order-service/oauth/authorize?request_id=")
+    approved = _send(app, "POST", "/lc/order-service/oauth/authorize",
+                     data={"request_id": request_id, "action": "approve"},
+                     headers={"cookie": f"{_cookie(page)}; {_cookie(signed_in)}"})
+    assert approved.status_code == 302 and approved.headers["location"].startswith(f"{callback}?code=")
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("GET", "/lc/order-service/.well-known/oauth-authorization-server"), ("POST", "/lc/order-service/oauth/token"),
+    ("GET", "/lc/order-service/orders"), ("POST", "/lc/order-service/orders"),
+    ("GET", "/lc/order-service/orders/abc")])
+def test_the_order_services_back_channel_and_api_are_not_on_the_apps_origin(
+        cloud_under_lc: localcloud.LocalCloud, method: str, path: str) -> None:
+    direct = httpx.request(method, f"{cloud_under_lc.url}{path.removeprefix('/lc')}", trust_env=False, timeout=10)
+
+    proxied = _send(_app(cloud_under_lc.url), method, path)
+
+    assert direct.status_code != 404  # localcloud serves it, on its own port
+    assert proxied.status_code == 404 and "order" not in proxied.text.lower()

@@ -103,7 +103,7 @@ def test_plan_provision_plan_shows_create_created_keep(config_json):
 def test_clear_needs_a_confirmation_and_then_deletes_everything(config_json):
     at = signed_in(_press(_open(), "setup_provision"))
     _press(at, "setup_clear")
-    assert "Clear deletes the 10 resources Provision created" in at.warning[0].value
+    assert f"Clear deletes the {len(STEPS) - 1} resources Provision created" in at.warning[0].value
     assert config_json.exists() and not at.status  # nothing ran
     _press(at, "setup_clear_cancel")
     assert not at.warning and config_json.exists()

@@ -44,7 +44,7 @@ def _refreshed(call: Call, key: VaultKey, doc: dict[str, Any]) -> VaultEntry | N
         try:
             body = provider_http.token_request(provider.token_endpoint, {
                 "grant_type": "refresh_token", "refresh_token": entry.refresh_token}, provider.client_id,
-                provider.client_secret)
+                provider.client_secret, provider.auth_methods)
         except ProviderUnavailable:
             body = None  # a refused refresh means the user must consent again
         if body is not None:
@@ -60,7 +60,8 @@ def _machine_token(call: Call, key: VaultKey, provider: OAuthProvider, scopes: l
     entry = get_vaulted(call.store, key)
     if entry is None or entry.expires_at <= call.now or call.params.bool("ForceAuthentication"):
         form = {"grant_type": "client_credentials", **({"scope": " ".join(scopes)} if scopes else {})}
-        body = provider_http.token_request(provider.token_endpoint, form, provider.client_id, provider.client_secret)
+        body = provider_http.token_request(provider.token_endpoint, form, provider.client_id, provider.client_secret,
+                                           provider.auth_methods)
         entry = VaultEntry.from_token_response({**body, "refresh_token": None}, call.now)
         put_vaulted(call.store, key, entry)
     return _token_answer(entry, call.now)

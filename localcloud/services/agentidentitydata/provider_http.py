@@ -45,10 +45,12 @@ def _cached(url: str, now: float, refresh: bool = False) -> dict[str, Any]:
     return body
 
 
-def discovery(url: str, now: float) -> dict[str, Any]:
-    """An OIDC/OAuth discovery document with the fields the data plane relies on."""
+def discovery(url: str, now: float, *, keys: bool = True) -> dict[str, Any]:
+    """An OIDC/OAuth discovery document with the fields the data plane relies on; `keys=False` for an OAuth2
+    provider's (RFC 8414 metadata may have no `jwks_uri`: its tokens are only passed on, never verified here)."""
     document = _cached(url, now)
-    missing = [k for k in ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri") if not document.get(k)]
+    needed = ("issuer", "authorization_endpoint", "token_endpoint", *(("jwks_uri",) if keys else ()))
+    missing = [k for k in needed if not document.get(k)]
     if missing:
         raise ProviderUnavailable(f"The discovery document at {url} lacks {', '.join(missing)}.")
     return document
@@ -59,10 +61,14 @@ def jwks(url: str, now: float, refresh: bool = False) -> dict[str, Any]:
     return _cached(url, now, refresh=refresh)
 
 
-def token_request(endpoint: str, form: dict[str, str], client_id: str, client_secret: str | None) -> dict[str, Any]:
-    """POST to a token endpoint; the JSON answer, or ProviderUnavailable with the OAuth error."""
-    auth = (client_id, client_secret) if client_secret else None
-    fields = form if client_secret else {**form, "client_id": client_id}
+def token_request(endpoint: str, form: dict[str, str], client_id: str, client_secret: str | None,
+                  auth_methods: tuple[str, ...] = ()) -> dict[str, Any]:
+    """POST to a token endpoint; the JSON answer, or ProviderUnavailable with the OAuth error. The secret goes by
+    HTTP Basic (RFC 8414's default) unless the provider's metadata lists client_secret_post and not basic."""
+    post = "client_secret_post" in auth_methods and "client_secret_basic" not in auth_methods
+    auth = (client_id, client_secret) if client_secret and not post else None
+    secret = {"client_secret": client_secret} if client_secret and post else {}
+    fields = form if auth else {**form, "client_id": client_id, **secret}
     try:
         response = httpx.post(endpoint, data=fields, auth=auth, timeout=_TIMEOUT, trust_env=False)
         body = response.json()

@@ -24,6 +24,7 @@ class OAuthProvider:
     callback_url: str
     authorize_endpoint: str
     token_endpoint: str
+    auth_methods: tuple[str, ...] = ()  # the token endpoint's, from discovery (empty: client_secret_basic)
 
 
 def _discovery_url(urls: LocalUrls, doc: dict[str, Any], client: dict[str, Any]) -> str | None:
@@ -41,12 +42,14 @@ def resolve_provider(urls: LocalUrls, doc: dict[str, Any], now: float) -> OAuthP
     """The provider's client and endpoints; explicit endpoints in its config win over discovery."""
     client = oauth2_client(doc)
     authorize, token = client.get("AuthorizationEndpoint"), client.get("TokenEndpoint")
+    methods: tuple[str, ...] = ()
     if not (authorize and token):
         url = _discovery_url(urls, doc, client)
         if not url:
             raise InvalidParameter("ResourceCredentialProviderName", f"provider {doc['OAuth2CredentialProviderName']} "
                                    "has neither endpoints nor a discovery URL.")
-        document = provider_http.discovery(url, now)
+        document = provider_http.discovery(url, now, keys=False)
         authorize, token = document["authorization_endpoint"], document["token_endpoint"]
+        methods = tuple(str(m) for m in document.get("token_endpoint_auth_methods_supported") or ())
     return OAuthProvider(doc["OAuth2CredentialProviderName"], client.get("ClientId", ""), client.get("ClientSecret"),
-                         doc.get("CallbackURL", ""), authorize, token)
+                         doc.get("CallbackURL", ""), authorize, token, methods)

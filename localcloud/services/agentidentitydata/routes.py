@@ -101,7 +101,7 @@ def consent_routes(store: Store, clock: Callable[[], float], urls: Callable[[], 
             body = provider_http.token_request(provider.token_endpoint, {
                 "grant_type": "authorization_code", "code": request.query_params["code"],
                 "redirect_uri": provider.callback_url, "code_verifier": session.code_verifier},
-                provider.client_id, provider.client_secret)
+                provider.client_id, provider.client_secret, provider.auth_methods)
         except ServiceError as exc:
             save_consent(store, session, status="FAILED", authorized=False)
             return _provider_page("Consent failed", exc)
