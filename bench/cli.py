@@ -23,7 +23,7 @@ from bench.results import Results, render_table
 __all__ = ["BENCHMARKS", "DEFAULT_OUTPUT", "main"]
 
 DEFAULT_OUTPUT = REPO_ROOT / "bench" / "results" / "latest.json"
-BENCHMARKS = ("credentials", "consent", "throughput", "startup", "chat", "state", "service")
+BENCHMARKS = ("credentials", "consent", "throughput", "startup", "chat", "state", "service", "gateway")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,7 +42,7 @@ def _run_identity_benchmarks(plan: Plan, chosen: Sequence[str], results: Results
         cloud = process.handle()
         adopt_cloud_environment(cloud.env())
         # Only now: the Alibaba SDKs read the credential variables when they are imported.
-        from bench import chat, consent, credentials, service, throughput
+        from bench import chat, consent, credentials, gateway, service, throughput
         from bench.official import OfficialSdk
         from bench.world import build_world
 
@@ -59,6 +59,8 @@ def _run_identity_benchmarks(plan: Plan, chosen: Sequence[str], results: Results
                 chat.run(world, plan, results)
             if "service" in chosen:
                 service.run(world, plan, results)
+            if "gateway" in chosen:
+                gateway.run(world, plan, results)
         finally:
             world.close()
 

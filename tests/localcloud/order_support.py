@@ -9,7 +9,8 @@ from urllib.parse import urlencode
 import httpx
 
 import localcloud
-from lab.browser import Browser, BrowserError, forms, query_of
+from lab.browser import Browser, query_of
+from lab.order_consent import order_consent as consent
 
 __all__ = ["CALLBACK_ID", "MovableClock", "api", "authorize_url", "callback", "consent", "metadata",
            "token_request", "user_tokens"]
@@ -48,23 +49,6 @@ def authorize_url(cloud: localcloud.LocalCloud, **params: str) -> str:
     query = {"client_id": "order-client", "redirect_uri": callback(cloud), "response_type": "code",
              "scope": BOTH_SCOPES, "state": "st-1", **params}
     return f"{metadata(cloud)['authorization_endpoint']}?{urlencode(query)}"
-
-
-def _asks_password(page: httpx.Response) -> bool:
-    return any("password" in form.fields for form in forms(page.text))
-
-
-def consent(browser: Browser, start: str, username: str, action: str = "approve", stop_at: str = "",
-            password: str = "demo") -> str:
-    """Open the authorize link, sign in if asked, then Allow or Deny; the URL the answer redirects to."""
-    page = browser.follow(browser.get(start), stop_at)
-    if not isinstance(page, str) and _asks_password(page):
-        page = browser.follow(browser.submit(page, {"username": username, "password": password}), stop_at)
-    if not isinstance(page, str):
-        page = browser.follow(browser.submit(page, {}, button=f"action={action}"), stop_at)
-    if not isinstance(page, str):
-        raise BrowserError(f"The consent did not come back (HTTP {page.status_code}): {page.text[:300]}")
-    return page
 
 
 def token_request(cloud: localcloud.LocalCloud, **form: str) -> httpx.Response:
