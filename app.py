@@ -30,6 +30,7 @@ def _pages() -> list[st.Page]:
         st.Page("pages/chat.py", title="Chat", icon=":material/chat:"),
         st.Page("pages/credentials.py", title="Credentials", icon=":material/key:"),
         st.Page("pages/inspect.py", title="Inspect", icon=":material/troubleshoot:"),
+        st.Page("pages/policies.py", title="Policies", icon=":material/policy:"),
         st.Page("pages/setup.py", title="Setup", icon=":material/build:"),
     ]
 

@@ -47,7 +47,8 @@ def test_the_login_page_opens_first_with_the_local_cloud_banner(local_env: pytes
 
 
 @pytest.mark.parametrize(("page", "title"), [("pages/chat.py", "Chat"), ("pages/credentials.py", "Credentials"),
-                                             ("pages/inspect.py", "Inspect"), ("pages/setup.py", "Setup"),
+                                             ("pages/inspect.py", "Inspect"), ("pages/policies.py", "Policies"),
+                                             ("pages/setup.py", "Setup"),
                                              ("pages/login.py", "Login")])
 def test_every_page_is_reachable_from_the_navigation(local_env: pytest.MonkeyPatch, page: str, title: str) -> None:
     at = _run()

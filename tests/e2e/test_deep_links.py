@@ -16,11 +16,12 @@ from tests.e2e.journey import NAV, TIMEOUT_MS, heading
 
 pytestmark = pytest.mark.e2e
 
-TITLES = ["Login", "Chat", "Credentials", "Inspect", "Setup"]
+TITLES = ["Login", "Chat", "Credentials", "Inspect", "Policies", "Setup"]
 
 
 @pytest.mark.parametrize(("path", "title"), [("/chat", "Chat"), ("/credentials", "Credentials"),
-                                             ("/inspect", "Inspect"), ("/setup", "Setup")])
+                                             ("/inspect", "Inspect"), ("/policies", "Policies"),
+                                             ("/setup", "Setup")])
 def test_a_deep_link_opened_first_draws_the_apps_navigation(path: str, title: str, tmp_path: Path,
                                                             browsing: Browsing) -> None:
     with running_app(tmp_path) as server:

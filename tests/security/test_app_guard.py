@@ -23,7 +23,7 @@ from tools.services import MCP_SCOPES
 from ui.runtime import get_runtime
 
 REBIND_HOST = "rebind.attacker.example"
-PAGES = ("/", "/chat", "/credentials", "/inspect", "/setup", "/login")
+PAGES = ("/", "/chat", "/credentials", "/inspect", "/policies", "/setup", "/login")
 ROUTES = ("/callback?state=x", "/consent/authorize?state=x", "/auth/logout", "/oauth2callback",
           "/lc/oauth/aliyun/authorize", "/_stcore/health", "/_stcore/host-config")
 

@@ -21,7 +21,8 @@ from tests.postgres import PostgresServer
 from tests.support import free_port, local_app_env, open_page
 
 ALICE = ("https://lc/oauth/aliyun", "alice")
-PAGES = [str(repo_root() / "pages" / f"{name}.py") for name in ("login", "chat", "credentials", "inspect", "setup")]
+PAGES = [str(repo_root() / "pages" / f"{name}.py") for name in ("login", "chat", "credentials", "inspect", "policies",
+                                                                   "setup")]
 
 
 @pytest.mark.parametrize("url", ["postgresql://app:pw@127.0.0.1:{port}/app", "mysql://root@127.0.0.1/app"])
