@@ -40,6 +40,7 @@ class ToolStarted:
     arguments: dict[str, Any]
     credential_kind: str
     provider: str
+    via: str = ""              # the gateway the call goes through, which injects the credential ("AI Gateway")
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,10 @@ class ToolFinished:
     latency_ms: float
     summary: str
     fingerprint: str = ""
+    via: str = ""                                  # the gateway it went through (its fingerprint: the app's token)
+    denied_by: tuple[str, ...] | None = None       # the gateway's policy denied it: the deciding policies
+    started_at: float = 0.0                        # the broker's clock: when the call started and ended (with any
+    finished_at: float = 0.0                       # consent wait), to find the gateway's decisions for it
 
 
 @dataclass(frozen=True)
@@ -94,9 +99,10 @@ class McpConnected:
 
 @dataclass(frozen=True)
 class McpUnavailable:
-    """The MCP server could not be used; the turn goes on without it."""
+    """An MCP server could not be used; the turn goes on without it (`server` says which)."""
 
     reason: str
+    server: str = "Alibaba Cloud MCP server"
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from identity.broker import ConsentRequired, CredentialBroker, PendingConsent
 from identity.broker.activity import tracing
 from identity.cloud import CloudTarget
 from identity.users import SignedInUser
-from tools import TOOLS, Tool, ToolOutcome, call_tool, discover_mcp_tools
+from tools import TOOLS, Tool, ToolOutcome, call_tool, discover_gateway_tools, discover_mcp_tools
 
 __all__ = ["CONSENT_WAIT_SECONDS", "MAX_PROMPT_CHARS", "MAX_ROUNDS", "TurnContext", "run_turn"]
 
@@ -70,6 +70,7 @@ class TurnContext:
     mcp_timeout: float = MCP_DISCOVERY_SECONDS
     stream: Stream = field(default=stream_reply, repr=False)
     discover: Discover = field(default=discover_mcp_tools, repr=False)
+    discover_gateway: Discover = field(default=discover_gateway_tools, repr=False)
 
     @classmethod
     def of(cls, user: SignedInUser, broker: CredentialBroker, target: CloudTarget, **overrides: Any) -> TurnContext:
@@ -88,9 +89,12 @@ def run_turn(context: TurnContext, history: Sequence[dict[str, Any]], text: str)
     user_message, turn_id = {"role": "user", "content": text}, secrets.token_hex(8)
     # The stored copy names the turn, so its identity calls (traced below) can be found again; the model's doesn't.
     yield MessageAdded({**user_message, TURN_ID: turn_id})
+    gateway = context.target.gateway
     with tracing(turn_id):
         box = open_toolbox(context.tools, context.user, context.broker, context.target.services.get("mcp_server"),
-                           context.discover, context.mcp_timeout)
+                           context.discover, context.mcp_timeout,
+                           gateway=gateway.mcp_server if gateway.configured else None,
+                           discover_gateway=context.discover_gateway)
     yield from box.take_notices()
     messages = [system_message(context.user.name, context.broker.clock()), *history, user_message]
     turn = _Turn(context, box, messages, turn_id)
@@ -118,8 +122,8 @@ def _summary(content: str) -> str:
 
 
 def _failed(tool: Tool | None, name: str, reason: str, provider: str = "") -> ToolOutcome:
-    kind = tool.credential.kind if tool is not None else ""
-    return ToolOutcome(name, False, f"{name} failed: {reason}", kind, provider, "", 0.0)
+    kind, via = (tool.credential.kind, tool.credential.injected_by) if tool is not None else ("", "")
+    return ToolOutcome(name, False, f"{name} failed: {reason}", kind, provider, "", 0.0, via)
 
 
 def _refusal_text(tool: str, settled: ConsentSettled) -> str:
@@ -183,7 +187,7 @@ class _Turn:
         return None
 
     def _call(self, call: ToolCall) -> Steps:
-        tool, refused = self.box.get(call.name), None
+        tool, refused, started = self.box.get(call.name), None, self.context.broker.clock()
         if tool is None:
             outcome = _failed(None, call.name, "there is no such tool")
         else:
@@ -192,11 +196,13 @@ class _Turn:
             except ValueError as error:
                 outcome = _failed(tool, call.name, f"bad arguments ({error})")
             else:
-                provider = tool.credential.provider(self.context.broker.settings)
-                yield ToolStarted(call.id, tool.name, arguments, tool.credential.kind, provider)
+                spec = tool.credential
+                provider = spec.provider(self.context.broker.settings)
+                yield ToolStarted(call.id, tool.name, arguments, spec.kind, provider, spec.injected_by)
                 outcome, refused = yield from self._with_consent(tool, arguments, call.id)
         yield ToolFinished(call.id, outcome.tool, outcome.ok, outcome.credential_kind, outcome.provider,
-                           outcome.latency_ms, _summary(outcome.content), outcome.fingerprint)
+                           outcome.latency_ms, _summary(outcome.content), outcome.fingerprint, outcome.via,
+                           outcome.denied_by, started, self.context.broker.clock())
         return outcome, refused
 
     def _invoke(self, tool: Tool, arguments: dict[str, Any], call_id: str = "") -> ToolOutcome:

@@ -1,4 +1,10 @@
-"""The tools one turn offers: the fixed tools, plus the Alibaba Cloud MCP server's, or a connector to it.
+"""The tools one turn offers: the fixed tools, the order tools behind the AI Gateway, plus the Alibaba Cloud MCP
+server's, or a connector to it.
+
+When the target has an AI Gateway, its order tools are listed with the user's workload access token (the gateway
+lists what its policies could permit; `tools.gateway_tools` adds the order tools it did not list, marked so) and
+offered; their calls go to the gateway, which injects the order service's token. A gateway that cannot be reached
+is reported once (McpUnavailable naming it) and the turn goes on without its tools.
 
 At the start of a turn the MCP token is looked up without waiting for anyone: if Agent Identity already
 holds it (cached or vaulted), the server's tools are discovered (bounded) and offered. Otherwise the model
@@ -17,14 +23,15 @@ from agent.events import Event, McpConnected, McpUnavailable
 from identity.broker import CredentialBroker
 from identity.errors import IdentityError
 from identity.users import SignedInUser
-from tools import MCP_CREDENTIAL, Tool, ToolContext, ToolError, discover_mcp_tools
+from tools import MCP_CREDENTIAL, Tool, ToolContext, ToolError, discover_gateway_tools, discover_mcp_tools
 from tools.errors import ServiceFailed
 
-__all__ = ["CONNECTOR_NAME", "MCP_DISCOVERY_SECONDS", "Toolbox", "open_toolbox"]
+__all__ = ["CONNECTOR_NAME", "GATEWAY_TOOLS", "MCP_DISCOVERY_SECONDS", "Toolbox", "open_toolbox"]
 
 CONNECTOR_NAME = "connect_alibaba_cloud_mcp"
 CONNECTOR_DESCRIPTION = "Connect to the Alibaba Cloud MCP server (ECS instances, resource search)"
 MCP_DISCOVERY_SECONDS = 10.0
+GATEWAY_TOOLS = "AI Gateway's order tools"  # how a notice names them
 
 Discover = Callable[[str, str, float], list[Tool]]
 
@@ -86,12 +93,29 @@ def _held_token(connector: Tool, user: SignedInUser, broker: CredentialBroker) -
     return token.value if token is not None else None
 
 
+def _gateway_tools(box: Toolbox, user: SignedInUser, broker: CredentialBroker, url: str, discover: Discover,
+                   timeout: float) -> None:
+    """The gateway's tools for this user, listed with their workload access token."""
+    try:
+        wat = broker.workload_token(user)
+    except IdentityError:  # not provisioned, or the sign-in expired: the fixed tools say so when they are called
+        return
+    try:
+        found = discover(url, wat.value, timeout)
+    except ToolError as error:
+        box.notices.append(McpUnavailable(str(error), server=GATEWAY_TOOLS))
+        return
+    box.add(found)
+
+
 def open_toolbox(fixed: Iterable[Tool], user: SignedInUser, broker: CredentialBroker, url: str | None,
-                 discover: Discover = discover_mcp_tools,
-                 timeout: float = MCP_DISCOVERY_SECONDS) -> Toolbox:
+                 discover: Discover = discover_mcp_tools, timeout: float = MCP_DISCOVERY_SECONDS, *,
+                 gateway: str | None = None, discover_gateway: Discover = discover_gateway_tools) -> Toolbox:
     """The turn's tools; MCP news (connected, or why not) waits in `notices` for the loop to report."""
     box = Toolbox()
     box.add(fixed)
+    if gateway:
+        _gateway_tools(box, user, broker, gateway, discover_gateway, timeout)
     if not url:  # no MCP server configured in this mode: nothing to connect to (the prompt still reads fine)
         return box
     token = _held_token(_connector(box, url, "", discover, timeout), user, broker)

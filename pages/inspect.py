@@ -9,10 +9,14 @@ from identity.cloud import prepare_process_environment
 prepare_process_environment()
 
 
+from typing import Any  # noqa: E402
+
+import httpx  # noqa: E402
 import streamlit as st  # noqa: E402
 from streamlit.errors import StreamlitAPIException  # noqa: E402
 
 from agent import AgentError, ChatStore  # noqa: E402
+from identity.broker.activity import Activity  # noqa: E402
 from identity.errors import IdentityError  # noqa: E402
 from identity.users import SignedInUser  # noqa: E402
 from lab import attacks as lab  # noqa: E402
@@ -27,6 +31,7 @@ from ui.runtime import AppRuntime  # noqa: E402
 from ui.signin import current_user, require_user  # noqa: E402
 
 CHAT_PAGE = "pages/chat.py"
+GATEWAY_RECORDS = 200  # of the gateway's newest decisions for one user and tool: plenty to find one call's
 
 
 def _state(user: SignedInUser) -> view.InspectState:
@@ -82,9 +87,35 @@ def _flow(runtime: AppRuntime, store: ChatStore, user: SignedInUser) -> None:
         st.caption("The activity log holds nothing for this call: it keeps each user's newest 1,000 entries of the "
                    "last 30 days.")
     names = {view.USER: user.name, view.PROVIDER: call.provider or "workload RAM role", view.SERVICE: call.tool}
-    st.graphviz_chart(view.flow_dot(view.flow_steps(turn, call, entries), names), width="stretch")
+    if call.via:
+        _gateway_flow(runtime, user, turn, call, entries, names)
+    else:
+        st.graphviz_chart(view.flow_dot(view.flow_steps(turn, call, entries), names), width="stretch")
     with st.expander("Every identity call of this turn"):
         st.dataframe(view.turn_table(view.turn_activity(activity, turn.turn_id)), hide_index=True)
+
+
+def _gateway_records(runtime: AppRuntime, user: SignedInUser, call: view.ToolCallRecord) -> list[dict[str, Any]]:
+    """The AI Gateway's decision records of this user's calls of the tool (local mode: localcloud keeps them)."""
+    local = runtime.target.local
+    if local is None:
+        return []
+    try:
+        return local.gateway_decisions(user=user.subject, tool=call.tool, limit=GATEWAY_RECORDS)
+    except httpx.HTTPError:
+        return []
+
+
+def _gateway_flow(runtime: AppRuntime, user: SignedInUser, turn: view.TurnRecord, call: view.ToolCallRecord,
+                  entries: list[Activity], names: dict[str, str]) -> None:
+    decisions = view.decisions_for(call, _gateway_records(runtime, user, call), user.subject)
+    if not decisions:
+        st.caption("The AI Gateway's decision for this call is not on record here (localcloud keeps its decisions; "
+                   "Alibaba Cloud's gateway logs its own): drawn from the tool card.")
+    server = (runtime.target.gateway.mcp_server or "").rstrip("/").rsplit("/", 1)[-1]
+    lanes = {**names, view.GATEWAY: server, view.SERVICE: f"order service · {call.tool}"}
+    st.graphviz_chart(view.flow_dot(view.gateway_flow_steps(turn, call, entries, decisions), lanes,
+                                    view.GATEWAY_LANES), width="stretch")
 
 
 # -- lifetimes ---------------------------------------------------------------------------------------------------

@@ -20,9 +20,9 @@ from zoneinfo import available_timezones
 
 from tools.errors import InvalidArgument
 
-__all__ = ["CITY", "DINGTALK_CONTENT", "DINGTALK_DOCUMENT_ID", "ECS_INSTANCE_ID", "MCP_TEXT", "OSS_OBJECT_KEY",
-           "OSS_PREFIX", "REGION_ID", "SCHEDULE_DATE", "SEARCH_KEYWORD", "TIME_ZONE", "Grammar", "check_argument",
-           "mcp_grammar"]
+__all__ = ["CITY", "DINGTALK_CONTENT", "DINGTALK_DOCUMENT_ID", "ECS_INSTANCE_ID", "MCP_TEXT", "ORDER_ID",
+           "OSS_OBJECT_KEY", "OSS_PREFIX", "REGION_ID", "SCHEDULE_DATE", "SEARCH_KEYWORD", "TIME_ZONE", "Grammar",
+           "check_argument", "mcp_grammar", "order_grammar"]
 
 _SHOWN_CHARS = 40  # enough of a bad value for the user to recognise it, not a wall of injected text
 
@@ -181,6 +181,18 @@ _MCP_GRAMMARS: Mapping[str, Grammar] = {"region": REGION_ID, "regionid": REGION_
 def mcp_grammar(name: str) -> Grammar:
     """The grammar of an MCP tool's argument, by its name; MCP_TEXT for names it does not know."""
     return _MCP_GRAMMARS.get(name.replace("_", "").replace("-", "").lower(), MCP_TEXT)
+
+
+# -- the order service's tools behind the AI Gateway --------------------------------------------------------------
+# An order id lands in the path (`/orders/{order_id}`): one segment of letters, digits, `-` and `_`, never `.`, `/`,
+# `%` or `?`. The service's own ids are 8 hex digits; other deployments may use longer ones.
+ORDER_ID = Grammar("an order id", "1 to 64 ASCII letters, digits, '-' and '_'", "1a2b3c4d", 64,
+                   _chars("[A-Za-z0-9_-]"))
+
+
+def order_grammar(name: str) -> Grammar:
+    """The grammar of an order tool's argument, by its name; MCP_TEXT for any other text (names, statuses)."""
+    return ORDER_ID if name.replace("_", "").lower() == "orderid" else MCP_TEXT
 
 
 def strings_in(value: Any) -> list[str]:

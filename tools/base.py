@@ -34,15 +34,22 @@ def _no_check(arguments: Mapping[str, Any]) -> None:
 
 @dataclass(frozen=True)
 class CredentialSpec:
-    """The credential a tool needs: kind, which provider (a Settings attribute), scopes and flow."""
+    """The credential a tool needs: kind, which provider (a Settings attribute), scopes and flow.
+
+    `injected_by` names a gateway that gets and injects this credential itself (the AI Gateway): the app presents
+    the user's workload access token there and never holds the credential.
+    """
 
     kind: ToolKind
-    provider_setting: str | None = None       # e.g. "api_key_provider_name"
+    provider_setting: str | None = None       # e.g. "api_key_provider_name", or "gateway.order_provider_name"
     scopes: tuple[str, ...] = ()
     flow: str = "USER_FEDERATION"
+    injected_by: str = ""
 
     def provider(self, settings: Settings) -> str:
-        return str(getattr(settings, self.provider_setting)) if self.provider_setting else ""
+        if not self.provider_setting:
+            return ""
+        return str(functools.reduce(getattr, self.provider_setting.split("."), settings))
 
 
 @dataclass(frozen=True)

@@ -21,29 +21,49 @@ import anyio
 import httpx2
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 
-from tools.arguments import check_argument, mcp_grammar, strings_in
+from tools.arguments import Grammar, check_argument, mcp_grammar, strings_in
 from tools.base import ArgumentCheck, CredentialSpec, Tool, ToolContext, ToolError
-from tools.errors import InvalidArgument, ServiceFailed
+from tools.errors import ElicitationRequired, InvalidArgument, ServiceFailed
 from tools.services import MCP_SCOPES
 
-__all__ = ["MCP_CREDENTIAL", "discover_mcp_tools"]
+__all__ = ["MCP_CREDENTIAL", "SESSION_TIMEOUT_SECONDS", "discover_mcp_tools", "result_text", "run_session",
+           "server_argument_check"]
 
 T = TypeVar("T")
 MCP_CREDENTIAL = CredentialSpec("oauth2", "mcp_oauth_provider_name", MCP_SCOPES)
 SESSION_TIMEOUT_SECONDS = 20.0
+_SURFACED = (ToolError, ElicitationRequired)  # what a session's user raises on purpose: it comes out as itself
 
 
-def _in_session(url: str, token: str, use: Callable[[ClientSession], Awaitable[T]], timeout: float) -> T:
-    """Run `use` in an MCP session, in a thread of its own (callers may already run an event loop)."""
+def run_session(url: str, token: str, use: Callable[[ClientSession], Awaitable[T]], timeout: float, *,
+                hooks: Mapping[str, list[Any]] | None = None,
+                refused: Callable[[MCPError], BaseException] | None = None) -> T:
+    """Run `use` in an MCP session, in a thread of its own (callers may already run an event loop).
+
+    `hooks` are the HTTP client's event hooks (to read an answer the MCP client drops, such as a gateway's 403 body).
+    With `refused`, an MCP error in the session (initialize included) becomes what `refused` makes of it; a ToolError
+    (or an ElicitationRequired) raised by `use` comes out as itself, never inside the client's exception group.
+    """
 
     async def run() -> T:
-        client = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, trust_env=False, timeout=timeout)
+        client = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, trust_env=False, timeout=timeout,
+                                    event_hooks=dict(hooks or {}))
+        caught: list[BaseException] = []
         with anyio.fail_after(timeout):
             async with client, streamable_http_client(url, http_client=client) as (read, write), \
                     ClientSession(read, write) as session:
-                await session.initialize()
-                return await use(session)
+                try:
+                    await session.initialize()
+                    return await use(session)
+                except _SURFACED as error:
+                    caught.append(error)
+                except MCPError as error:
+                    if refused is None:
+                        raise
+                    caught.append(refused(error))
+        raise caught[0]
 
     # Not `with`: leaving that block waits for the thread, which would defeat the safety-net timeout below.
     pool = ThreadPoolExecutor(max_workers=1)
@@ -52,7 +72,7 @@ def _in_session(url: str, token: str, use: Callable[[ClientSession], Awaitable[T
         return future.result(timeout=timeout + 5)
     except FutureTimeout:
         raise ServiceFailed(f"the MCP server at {url} did not answer within {timeout:.0f} s") from None
-    except ToolError:
+    except _SURFACED:
         raise
     except BaseException as exc:
         raise ServiceFailed(f"the MCP server at {url} failed: {_reason(exc)}") from None
@@ -66,7 +86,8 @@ def _reason(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {str(exc)[:160]}"
 
 
-def _text(result: Any) -> str:
+def result_text(result: Any) -> str:
+    """A tool result's text (its structured content when it has none); ServiceFailed for an `isError` result."""
     parts = [getattr(block, "text", "") for block in getattr(result, "content", []) or []]
     text = "\n".join(p for p in parts if p) or json.dumps(getattr(result, "structured_content", None))
     if getattr(result, "is_error", False) or getattr(result, "isError", False):
@@ -74,7 +95,8 @@ def _text(result: Any) -> str:
     return text
 
 
-def _argument_check(tool_name: str, schema: Mapping[str, Any]) -> ArgumentCheck:
+def server_argument_check(tool_name: str, schema: Mapping[str, Any],
+                          grammar: Callable[[str], Grammar] = mcp_grammar) -> ArgumentCheck:
     """Checks a server tool's arguments: declared by its schema (when it lists any), every string by its grammar."""
     declared = sorted(schema.get("properties") or {})
 
@@ -84,7 +106,7 @@ def _argument_check(tool_name: str, schema: Mapping[str, Any]) -> ArgumentCheck:
                 raise InvalidArgument(f"{tool_name} takes no argument {name[:40]!r}; it takes {', '.join(declared)}. "
                                 "Nothing was sent.")
             for text in strings_in(value):
-                check_argument(name, text, mcp_grammar(name))
+                check_argument(name, text, grammar(name))
 
     return check
 
@@ -92,12 +114,12 @@ def _argument_check(tool_name: str, schema: Mapping[str, Any]) -> ArgumentCheck:
 def _as_tool(url: str, listed: Any) -> Tool:
     name = listed.name
     schema = getattr(listed, "input_schema", None) or getattr(listed, "inputSchema", None) or {"type": "object"}
-    check = _argument_check(name, schema)
+    check = server_argument_check(name, schema)
 
     def call(context: ToolContext, **arguments: Any) -> str:
         check(arguments)  # again here, for callers that do not go through the runner
-        result = _in_session(url, context.credential.value, lambda s: s.call_tool(name, arguments), context.timeout)
-        return _text(result)
+        result = run_session(url, context.credential.value, lambda s: s.call_tool(name, arguments), context.timeout)
+        return result_text(result)
 
     description = (listed.description or name).splitlines()[0]
     return Tool(name, f"[Alibaba Cloud MCP] {description}", dict(schema), MCP_CREDENTIAL, call, check)
@@ -109,5 +131,5 @@ def discover_mcp_tools(url: str, token: str, timeout: float = SESSION_TIMEOUT_SE
     async def names(session: ClientSession) -> Any:
         return await session.list_tools()
 
-    listed = _in_session(url, token, names, timeout)
+    listed = run_session(url, token, names, timeout)
     return [_as_tool(url, tool) for tool in listed.tools]

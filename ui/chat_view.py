@@ -1,6 +1,8 @@
 """The Chat page's view model: labels for cards and consents, the transcript of a stored chat. Pure: no Streamlit.
 
-Cards name the credential a tool used (kind and provider) and at most its fingerprint, never a value.
+Cards name the credential a tool used (kind and provider) and at most its fingerprint, never a value. A call
+through the AI Gateway says so ("via the AI Gateway"): its fingerprint is the workload access token the app sent,
+the provider's token is the gateway's to inject. A call the gateway's policy denied reads "Denied by policy …".
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from ui.credentials_view import WORD_JOINER, code_span, countdown, markdown_text
 
 __all__ = ["EXAMPLE_PROMPTS", "STATE_KEY", "TURN_WORKING", "WATCH_SECONDS", "WORD_JOINER", "Bubble", "ChatState",
            "ConsentCard", "Notice", "agent_error_text", "consent_prompt", "consent_settled_text",
-           "consent_waiting_text", "example_key", "intro", "model_label", "notice_of", "safe_markdown",
+           "consent_waiting_text", "denial_label", "example_key", "intro", "model_label", "notice_of", "safe_markdown",
            "stored_consent_text", "tool_details", "tool_finished_label", "tool_started_label", "transcript",
            "unlinked"]
 
@@ -43,6 +45,7 @@ EXAMPLE_PROMPTS = (
     "List my ECS instances",
     "Read docs/welcome.md from OSS",
     "Write 'Agent Identity demo notes' to my DingTalk document",
+    "List my orders",
 )
 _ROLE_PROVIDER = "workload RAM role"
 # How often a page that did not start the chat's running turn (a reload, another tab, another replica) reads the chat
@@ -114,21 +117,29 @@ def safe_markdown(text: str) -> str:
     return unlinked(text)
 
 
-def _credential(kind: str, provider: str) -> str:
+def _credential(kind: str, provider: str, via: str = "") -> str:
     if not kind:
         return "no credential"
-    return f"{kind_label(kind)} from {plain_markdown(provider or _ROLE_PROVIDER)}"
+    credential = f"{kind_label(kind)} from {plain_markdown(provider or _ROLE_PROVIDER)}"
+    return f"{credential} via the {plain_markdown(via)}" if via else credential
+
+
+def denial_label(policies: Sequence[str]) -> str:
+    """A call the gateway's policy denied: "Denied by policy <names>", or why none is named."""
+    return f"Denied by policy {', '.join(policies)}" if policies else "Denied by policy (no policy permits it)"
 
 
 def tool_started_label(event: ToolStarted) -> str:
     """A running card's title (Markdown): tools and providers can be named by an MCP server or configuration."""
-    return f"{plain_markdown(event.tool)} · {_credential(event.credential_kind, event.provider)} · running…"
+    return f"{plain_markdown(event.tool)} · {_credential(event.credential_kind, event.provider, event.via)} · running…"
 
 
 def tool_finished_label(event: ToolFinished) -> str:
-    """The card's title (Markdown): tool, credential kind and provider, ok/failed, latency."""
+    """The card's title (Markdown): tool, credential kind and provider, ok/failed (or the policy's denial), latency."""
     outcome = "ok" if event.ok else "failed"
-    credential = _credential(event.credential_kind, event.provider)
+    if event.denied_by is not None:
+        outcome = plain_markdown(denial_label(event.denied_by))
+    credential = _credential(event.credential_kind, event.provider, event.via)
     return f"{plain_markdown(event.tool)} · {credential} · {outcome} · {event.latency_ms:.0f} ms"
 
 
@@ -140,7 +151,11 @@ def agent_error_text(error: AgentError) -> str:
 def tool_details(event: ToolFinished) -> str:
     """Inside the card: the start of the result, and the credential's fingerprint (never its value)."""
     lines = [f"Result: {markdown_text(event.summary)}" if event.summary else "No result text."]
-    if event.fingerprint:
+    if event.via:
+        sent = f" {code_span(event.fingerprint)}" if event.fingerprint else ""
+        lines.append(f"Sent to the {markdown_text(event.via)}: your workload access token{sent}. The "
+                     f"{markdown_text(event.provider)} token is injected by the gateway: the app never held it.")
+    elif event.fingerprint:
         lines.append(f"Credential fingerprint: {code_span(event.fingerprint)}")
     return "  \n".join(lines)
 
@@ -205,7 +220,7 @@ def notice_of(event: Event) -> Notice | None:
     if isinstance(event, McpConnected) and event.via != "vault":
         return Notice("info", f"Alibaba Cloud MCP server connected: {len(event.tools)} tools available.")
     if isinstance(event, McpUnavailable):
-        return Notice("warning", f"Alibaba Cloud MCP server unavailable, answering without it: "
+        return Notice("warning", f"{markdown_text(event.server)} unavailable, answering without it: "
                                  f"{markdown_text(event.reason)}")
     if isinstance(event, TurnFailed) and event.code == TURN_STOPPED:
         return Notice("warning", markdown_text(event.message))

@@ -3,13 +3,18 @@ sequence diagram (the credential timeline is `ui.timeline_view`). Pure: no Strea
 
 A flow is drawn from what was recorded: the broker's activity log (each entry traced to its turn and tool call
 by the agent loop) and the chat's cards. Artifacts are fingerprints; no credential value is ever an input here.
+
+A call through the AI Gateway is drawn as the gateway saw it, from its decision records for the call (same user, same
+tool, within the call's time; local mode reads them from localcloud): ID token → workload access token → the gateway
+→ its Cedar decision (allow or deny, the deciding policies, the mode) → the token it injected (the app never held it)
+→ the order service. A denied call stops at the decision. Without records (cloud mode) the card's outcome is drawn.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -24,17 +29,19 @@ if TYPE_CHECKING:
     from lab.attacks import ScenarioResult
 
 __all__ = [
-    "AGENT", "APP", "CACHE", "CALL", "CONSENT", "FAILURE", "IDENTITY", "LANES", "PROVIDER", "SERVICE", "STATE_KEY",
-    "TURN_COLUMNS", "USER", "ConsentRecord", "FlowStep", "InspectState", "ToolCallRecord", "TurnRecord",
-    "call_activity", "call_label", "dot_text", "flow_dot", "flow_steps", "turn_activity", "turn_label",
-    "turn_table", "turns_of",
+    "AGENT", "APP", "CACHE", "CALL", "CONSENT", "FAILURE", "GATEWAY", "GATEWAY_LANES", "IDENTITY", "LANES",
+    "PROVIDER", "SERVICE", "STATE_KEY", "TURN_COLUMNS", "USER", "ConsentRecord", "FlowStep", "GatewayDecision",
+    "InspectState", "ToolCallRecord", "TurnRecord", "call_activity", "call_label", "decisions_for", "dot_text",
+    "flow_dot", "flow_steps", "gateway_flow_steps", "turn_activity", "turn_label", "turn_table", "turns_of",
 ]
 
 STATE_KEY = "inspect"
 USER, APP, AGENT, IDENTITY, PROVIDER, SERVICE = "user", "app", "agent", "identity", "provider", "service"
+GATEWAY = "gateway"
 LANES = (USER, APP, AGENT, IDENTITY, PROVIDER, SERVICE)
-_LANE_TITLES = {USER: "User", APP: "App", AGENT: "Agent", IDENTITY: "Agent Identity", PROVIDER: "Provider",
-                SERVICE: "Tool service"}
+GATEWAY_LANES = (USER, APP, AGENT, IDENTITY, GATEWAY, PROVIDER, SERVICE)
+_LANE_TITLES = {USER: "User", APP: "App", AGENT: "Agent", IDENTITY: "Agent Identity", GATEWAY: "AI Gateway",
+                PROVIDER: "Provider", SERVICE: "Tool service"}
 CALL, CACHE, CONSENT, FAILURE = "call", "cache", "consent", "failure"
 # How each kind of step looks: colour, line style, width. A legend in the diagram repeats it.
 _STYLES = {CALL: ("#1f2329", "solid", 1.2), CACHE: ("#2e7d32", "dashed", 1.2), CONSENT: ("#1565c0", "bold", 2.0),
@@ -80,6 +87,10 @@ class ToolCallRecord:
     latency_ms: float
     fingerprint: str
     consents: tuple[ConsentRecord, ...] = ()
+    via: str = ""                               # the gateway it went through; then `fingerprint` is the app's token
+    denied_by: tuple[str, ...] | None = None    # the gateway's policy denied it: the deciding policies
+    started_at: float = 0.0
+    finished_at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -111,7 +122,8 @@ class _Building:
         elif isinstance(event, ToolFinished):
             self.calls.append(ToolCallRecord(self.turn_id, event.call_id, event.tool, event.ok, event.credential_kind,
                                              event.provider, event.latency_ms, event.fingerprint,
-                                             tuple(self.consents.values())))
+                                             tuple(self.consents.values()), event.via, event.denied_by,
+                                             event.started_at, event.finished_at))
             self.consents = {}
 
 
@@ -139,7 +151,9 @@ def turn_label(turn: TurnRecord) -> str:
 def call_label(call: ToolCallRecord) -> str:
     credential = f"{kind_label(call.credential_kind)} from {call.provider or 'workload RAM role'}" \
         if call.credential_kind else "no credential"
-    return f"{call.tool} · {credential} · {'ok' if call.ok else 'failed'}"
+    via = f" via the {call.via}" if call.via else ""
+    outcome = "denied by policy" if call.denied_by is not None else "ok" if call.ok else "failed"
+    return f"{call.tool} · {credential}{via} · {outcome}"
 
 
 # -- the activity of a turn and of a tool call ---------------------------------------------------------------
@@ -253,6 +267,125 @@ def flow_steps(turn: TurnRecord, call: ToolCallRecord, activity: Sequence[Activi
     return steps
 
 
+# -- a call through the AI Gateway ------------------------------------------------------------------------------
+ELICITATION_ACTION = "AI Gateway elicitation"  # tools.elicitations: the gateway's consent request, as logged
+_WORKLOAD_ACTIONS = frozenset({"GetWorkloadAccessTokenForJWT"})
+_MATCH_SLACK_SECONDS = 0.5  # rounding: the gateway records its decision while the call runs, on the same clock
+NEVER_HELD = "injected by the gateway: the app never held it"
+
+
+@dataclass(frozen=True)
+class GatewayDecision:
+    """One decision the gateway recorded for a call: never the arguments, never a token."""
+
+    at: float
+    decision: str                       # ALLOW or DENY
+    policies: tuple[str, ...] = ()      # the deciding policies (the permits that allowed, or the forbids that denied)
+    policy_set: str = ""
+    mode: str = ""                      # ENFORCE or LOG_ONLY
+    forwarded: bool = False             # the call went on (allowed, or LOG_ONLY)
+    injected_fingerprint: str = ""      # the injected token's fingerprint, when the gateway records one
+
+    @classmethod
+    def of(cls, record: Mapping[str, Any]) -> GatewayDecision:
+        """From a record of the gateway's decision log."""
+        return cls(float(record["timestamp"]), str(record.get("decision", "")),
+                   tuple(str(p) for p in record.get("deciding_policies") or ()), str(record.get("policy_set") or ""),
+                   str(record.get("mode") or ""), bool(record.get("forwarded")),
+                   str(record.get("injected_fingerprint") or ""))
+
+
+def decisions_for(call: ToolCallRecord, records: Sequence[Mapping[str, Any]], user: str = "") -> list[GatewayDecision]:
+    """The gateway's decision records for this call, oldest first: same tool (and user, when given), made while the
+    call ran (a call stored without its times matches none)."""
+    if not call.started_at:
+        return []
+    start, end = call.started_at - _MATCH_SLACK_SECONDS, max(call.finished_at, call.started_at) + _MATCH_SLACK_SECONDS
+    found = [r for r in records if r.get("tool") == call.tool and (not user or r.get("user") == user)
+             and isinstance(r.get("timestamp"), int | float) and start <= float(r["timestamp"]) <= end]
+    return sorted((GatewayDecision.of(r) for r in found), key=lambda d: d.at)
+
+
+def _policies(names: Sequence[str]) -> str:
+    return ", ".join(names) if names else "no policy permits it"
+
+
+def _decision_steps(call: ToolCallRecord, decision: GatewayDecision, last: bool) -> list[FlowStep]:
+    """The gateway's work on one POST: the call arrives with the workload access token, Cedar decides, then a 403,
+    or (the last time) the injected token and the service; an earlier allowed attempt ended in a consent."""
+    allowed = decision.decision == "ALLOW"
+    mode = f" · {decision.mode}" if decision.mode else ""
+    steps = [FlowStep(AGENT, GATEWAY, f"tools/call {call.tool}", "Bearer workload access token",
+                      artifact=call.fingerprint),
+             FlowStep(GATEWAY, GATEWAY, "Cedar decision", f"{decision.decision}{mode}",
+                      artifact=f"policy set {decision.policy_set}" if decision.policy_set else "",
+                      style=CALL if allowed else FAILURE, party=_policies(decision.policies))]
+    if not decision.forwarded:
+        return [*steps, FlowStep(GATEWAY, AGENT, "403 AccessDenied", "Denied by policy",
+                                 artifact=_policies(decision.policies), style=FAILURE)]
+    if not last:
+        return [*steps, FlowStep(GATEWAY, IDENTITY, "GetResourceOAuth2Token", "no token yet", style=CONSENT,
+                                 party=call.provider)]
+    return [*steps, *_delivery(call, decision.injected_fingerprint)]
+
+
+def _delivery(call: ToolCallRecord, injected: str = "") -> list[FlowStep]:
+    """The token the gateway injects (never the app's to see), and the call it makes with it."""
+    artifact = f"{injected} · {NEVER_HELD}" if injected else NEVER_HELD
+    return [FlowStep(GATEWAY, IDENTITY, "injected token (GetResourceOAuth2Token)", "ok", artifact=artifact,
+                     party=call.provider),
+            FlowStep(GATEWAY, SERVICE, call.tool, "ok" if call.ok else "failed", call.latency_ms,
+                     style=CALL if call.ok else FAILURE)]
+
+
+def _card_only_steps(call: ToolCallRecord) -> list[FlowStep]:
+    """No decision records (cloud mode, or none kept): what the card says the gateway did."""
+    if call.denied_by is not None:
+        return _decision_steps(call, GatewayDecision(0.0, "DENY", call.denied_by), last=True)
+    return [FlowStep(AGENT, GATEWAY, f"tools/call {call.tool}", "Bearer workload access token",
+                     artifact=call.fingerprint), *_delivery(call)]
+
+
+def _gateway_activity_steps(entry: Activity, pending: list[ConsentRecord]) -> list[FlowStep]:
+    """An identity call of a gateway tool call: the workload access token, or the consent the gateway asked for."""
+    detail = _short(entry.detail, DETAIL_CHARS)
+    if entry.action == "cache" and entry.provider == "workload":
+        return [FlowStep(AGENT, AGENT, "cache", entry.outcome, entry.latency_ms, detail, CACHE,
+                         "workload access token (for the ID token)")]
+    if entry.action in _WORKLOAD_ACTIONS:
+        return [FlowStep(AGENT, IDENTITY, f"{entry.action} (ID token → workload access token)", entry.outcome,
+                         entry.latency_ms, detail, _outcome_style(entry.outcome))]
+    if entry.action == ELICITATION_ACTION:
+        consent = pending.pop(0) if pending else ConsentRecord(entry.provider, ())
+        return [FlowStep(GATEWAY, AGENT, "-32042 URL elicitation", entry.outcome, style=CONSENT, party=entry.provider),
+                *_consent_steps(consent)]
+    if entry.action == "GetResourceOAuth2Token" and not entry.trace.turn_id:
+        return [FlowStep(APP, IDENTITY, entry.action, entry.outcome, entry.latency_ms,
+                         "the vault holds it now (the broker's check; dropped, never used)",
+                         _outcome_style(entry.outcome), entry.provider)]
+    return _activity_steps(entry, pending)
+
+
+def gateway_flow_steps(turn: TurnRecord, call: ToolCallRecord, activity: Sequence[Activity],
+                       decisions: Sequence[GatewayDecision]) -> list[FlowStep]:
+    """A gateway tool call's sequence: its identity calls and the gateway's decisions in the order they happened,
+    ending at the order service, or at the decision that denied it."""
+    steps = [FlowStep(USER, APP, "asks", f"“{_short(turn.prompt, PROMPT_CHARS)}”"),
+             FlowStep(APP, AGENT, "runs the turn", "for the verified user")]
+    pending = list(call.consents)
+    timeline = sorted([(entry.at, 0, index) for index, entry in enumerate(activity)]
+                      + [(decision.at, 1, index) for index, decision in enumerate(decisions)])
+    for _, kind, index in timeline:
+        if kind == 0:
+            steps += _gateway_activity_steps(activity[index], pending)
+            continue
+        drawn = _decision_steps(call, decisions[index], last=index == len(decisions) - 1)
+        steps += drawn
+        if not decisions[index].forwarded:
+            return steps  # denied: nothing went further
+    return steps if decisions else steps + _card_only_steps(call)
+
+
 # -- DOT --------------------------------------------------------------------------------------------------
 def dot_text(text: str) -> str:
     """`text` for a double-quoted DOT label: backslashes and quotes escaped, line breaks as DOT's `\\n`, other
@@ -304,20 +437,21 @@ def _legend(below: str) -> list[str]:
     return lines
 
 
-def flow_dot(steps: Sequence[FlowStep], lane_names: Mapping[str, str] | None = None) -> str:
+def flow_dot(steps: Sequence[FlowStep], lane_names: Mapping[str, str] | None = None,
+             lanes: Sequence[str] = LANES) -> str:
     """The steps as a Graphviz sequence diagram: a column per party, a row per step, the legend below."""
     names = lane_names or {}
     headers = " ".join(
         f'{lane}_0 [shape=box, style="rounded,filled", fillcolor="#eef2f7", color="#9aa0a6", group={lane}, '
         f'label="{dot_text(_LANE_TITLES[lane] + (chr(10) + names[lane] if names.get(lane) else ""))}"];'
-        for lane in LANES)
+        for lane in lanes)
     lines = ["digraph flow {", '  graph [rankdir=TB, splines=false, nodesep=0.5, ranksep=0.5, fontname="Helvetica"];',
              '  node [fontname="Helvetica", fontsize=12];', '  edge [fontname="Helvetica", fontsize=11];',
              f"  {{ rank=same; {headers} }}",
-             "  " + " -> ".join(f"{lane}_0" for lane in LANES) + " [style=invis];"]
-    lines += _rows(LANES, len(steps))
+             "  " + " -> ".join(f"{lane}_0" for lane in lanes) + " [style=invis];"]
+    lines += _rows(lanes, len(steps))
     for row, step in enumerate(steps, start=1):
         lines.append(_edge(f"{step.source}_{row}", f"{step.target}_{row}", _edge_label(step), step.style))
-    lines += _legend(f"{LANES[0]}_{len(steps)}")
+    lines += _legend(f"{lanes[0]}_{len(steps)}")
     lines.append("}")
     return "\n".join(lines)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from localcloud.dashscope.orders import order_intent
 from localcloud.dashscope.places import city_in, date_in, region_in, timezone_in
 
 __all__ = ["MCP_CONNECTOR", "Intent", "Utterance", "detect", "quoted_text"]
@@ -62,6 +63,7 @@ class Utterance:
     text: str
     today: date
     previous_answer: str = ""  # the assistant's last text answer: "save that to DingTalk" writes it
+    user_name: str = ""        # whom the system prompt acts for: "an order for me" is in their name
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ class _Parsed:
     payload: str | None
     today: date
     previous_answer: str
+    user_name: str = ""
 
     def clause(self, position: int) -> str:
         """The clause of the instruction around `position`."""
@@ -111,7 +114,7 @@ def _parse(utterance: Utterance) -> _Parsed:
     is_write = colon is not None and _is_document_write(head)
     instruction = head if is_write else unquoted
     payload = quoted_text(text) or (unquoted[colon.end():].strip() if is_write and colon else None)
-    return _Parsed(text, instruction, payload or None, utterance.today, utterance.previous_answer)
+    return _Parsed(text, instruction, payload or None, utterance.today, utterance.previous_answer, utterance.user_name)
 
 
 def _at(pattern: re.Pattern[str], text: str) -> int | None:
@@ -218,8 +221,13 @@ def _oss(p: _Parsed, offered: Collection[str]) -> Intent | None:
     return Intent("list_oss_objects", {"prefix": _prefix(p)}, cue)
 
 
+def _orders(p: _Parsed, offered: Collection[str]) -> Intent | None:
+    found = order_intent(p.instruction, p.user_name)
+    return Intent(found.tool, found.arguments, found.position) if found is not None else None
+
+
 _DETECTORS: tuple[Callable[[_Parsed, Collection[str]], Intent | None], ...] = (
-    _weather, _schedule, _time, _dingtalk, _cloud_resources, _connect, _oss)
+    _weather, _schedule, _time, _dingtalk, _cloud_resources, _connect, _oss, _orders)
 
 
 def detect(utterance: Utterance, offered: Collection[str]) -> list[Intent]:

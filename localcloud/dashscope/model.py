@@ -33,6 +33,7 @@ _GREETING = re.compile(r"^\W*(?:hi|hello|hey|good (?:morning|afternoon|evening)|
                        re.IGNORECASE)
 _ASSISTANT_NAME = re.compile(r"\bnamed\s+([A-Z][\w-]*)")
 _TODAY = re.compile(r"\btoday is (\d{4}-\d{2}-\d{2})\b", re.IGNORECASE)
+_ACTS_FOR = re.compile(r"\bsigned-in user \(([^)\n]{1,80})\)")
 _EXAMPLES = {
     "weather_search": "What's the weather in Beijing?",
     "get_schedule": "What's on my schedule tomorrow?",
@@ -43,6 +44,8 @@ _EXAMPLES = {
     "read_oss_object": "Read docs/welcome.md from OSS",
     "list_ecs_instances": "List my ECS instances",
     "search_resources": "Find cloud resources tagged web",
+    "listOrders": "List my orders",
+    "createOrder": "Create an order for 2 coffees at 3.5 for me",
 }
 _MAX_DESCRIPTION = 120
 
@@ -156,10 +159,19 @@ def _stated_date(messages: Sequence[Mapping[str, Any]]) -> date | None:
     return None
 
 
+def _acts_for(messages: Sequence[Mapping[str, Any]]) -> str:
+    """The user a system prompt says the assistant acts for ("the signed-in user (Alice Chen)"), if any."""
+    for message in messages:
+        found = _ACTS_FOR.search(text_of(message.get("content"))) if message.get("role") == "system" else None
+        if found:
+            return found.group(1).strip()
+    return ""
+
+
 def _intents(messages: Sequence[Mapping[str, Any]], user: int, today: date, names: set[str]) -> list[Intent]:
     earlier = [text_of(m.get("content")).strip() for m in messages[:user] if m.get("role") == "assistant"]
     previous = next((text for text in reversed(earlier) if text), "")
-    return detect(Utterance(text_of(messages[user].get("content")), today, previous), names)
+    return detect(Utterance(text_of(messages[user].get("content")), today, previous, _acts_for(messages)), names)
 
 
 def _call_id(messages: Sequence[Mapping[str, Any]], index: int, name: str) -> str:

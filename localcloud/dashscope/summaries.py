@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from localcloud.dashscope.orders import order_action, order_summary
+
 __all__ = ["ToolResult", "summarise", "summarise_one"]
 
 _MAX_QUOTED = 1500   # long documents are cut: the chat shows a summary, not a dump
@@ -68,7 +70,7 @@ def _action(result: ToolResult) -> str:
         "search_resources": f"search your cloud resources for \"{args.get('keyword', '')}\"",
         "connect_alibaba_cloud_mcp": "connect to the Alibaba Cloud MCP server",
     }
-    return actions.get(result.name, f"run {result.name}")
+    return actions.get(result.name) or order_action(result.name, args) or f"run {result.name}"
 
 
 def _failure_reason(result: ToolResult) -> str | None:
@@ -85,7 +87,13 @@ def _failure_reason(result: ToolResult) -> str | None:
     return None
 
 
+_POLICY_DENIAL = re.compile(r"^denied by the AI Gateway's policy \((.*?)\):")
+
+
 def _failure(result: ToolResult, reason: str) -> str:
+    denied = _POLICY_DENIAL.match(reason)
+    if denied:  # the gateway's decision is final: said as such, with the policies it named
+        return f"I couldn't {_action(result)}: the AI Gateway's policy denied it ({denied.group(1)})."
     return f"I couldn't {_action(result)} because {result.name} reported: \"{_cut(reason, _MAX_REASON)}\"."
 
 
@@ -234,7 +242,8 @@ def summarise_one(result: ToolResult) -> str:
     if reason is not None:
         return _failure(result, reason)
     summary = _SUMMARIES.get(result.name)
-    text = summary(_json(result.content), result) if summary else None
+    text = summary(_json(result.content), result) if summary else order_summary(result.name, result.content,
+                                                                                result.arguments)
     return text or _generic(result)
 
 

@@ -17,7 +17,10 @@ from identity.broker import CredentialBroker
 from identity.clients import Clients
 from identity.cloud import CloudTarget, connect
 from identity.settings import Settings, load_settings
+from identity.signin.sealing import new_secret, secret_hash
 from identity.users import SignedInUser
+from lab.browser import Browser, query_of
+from tests.localcloud.order_support import consent as order_consent
 from tests.support import give_consent, scripted_id_token, user_of
 from tools.services import MCP_SCOPES
 
@@ -90,6 +93,24 @@ def decide(agent_world: AgentWorld, broker: CredentialBroker, consent: ConsentNe
     complete (or decline) the consent for the signed-in user."""
     give_consent(broker, agent_world.users[user], consent.state, user, agent_world.settings.consent_return_url,
                  decision)
+
+
+def decide_at_orders(agent_world: AgentWorld, broker: CredentialBroker, consent: ConsentNeeded,
+                     decision: str = "approve", user: str = "alice") -> dict[str, str]:
+    """The AI Gateway's consent, as the user's browser and the app's routes give it: Authorize (the app's route binds
+    the consent to this browser), the order service's own sign-in and its Allow (or Deny), back through the data
+    plane to the app's /callback, which completes (or declines) it. The return's query."""
+    cookie, signed_in = secret_hash(new_secret()), agent_world.users[user]
+    started = broker.authorize_consent(signed_in, consent.state, cookie)
+    with Browser() as browser:
+        landed = order_consent(browser, started.authorization_url, user, decision,
+                               stop_at=agent_world.settings.consent_return_url)
+    back = query_of(landed)
+    if back.get("error"):
+        broker.decline_consent(signed_in, back["state"], f"provider: {back['error']}")
+    else:
+        broker.complete_consent(signed_in, back["state"], back["session_uri"], cookie)
+    return back
 
 
 @pytest.fixture

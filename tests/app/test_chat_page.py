@@ -13,10 +13,14 @@ from agent.events import ConsentNeeded, card_from_record
 from agent.memory import DEFAULT_TITLE
 from agent.progress import chat_progress
 from identity.broker.routes import authorize_link
+from identity.signin.sealing import new_secret, secret_hash
+from lab.browser import Browser, query_of
 from tests.app.test_credentials_page import sign_in
 from tests.conftest import repo_root
+from tests.localcloud.order_support import consent as order_consent
 from tests.support import give_consent, open_page
 from ui import chat_view as view
+from ui.credentials_view import is_trusted_authorization_url
 from ui.runtime import AppRuntime
 from ui.sign_out import run_sign_out_hooks
 
@@ -58,7 +62,8 @@ def test_the_page_names_the_model_and_offers_the_samples_prompts(runtime):
     _, session = sign_in(runtime, "alice")
     at = _open(session)
     assert "local model stand-in (no DASHSCOPE_API_KEY)" in _texts(at) and "Qwen agent" in _texts(at)
-    assert [at.button(key=view.example_key(i)).label for i in range(6)] == list(view.EXAMPLE_PROMPTS)
+    assert [at.button(key=view.example_key(i)).label for i in range(len(view.EXAMPLE_PROMPTS))] == list(
+        view.EXAMPLE_PROMPTS)
     assert not at.chat_message and _chats(at) == []
 
 
@@ -121,6 +126,54 @@ def test_a_consent_card_waits_and_the_turn_goes_on_once_approved(runtime, monkey
     [card] = at.get("status")
     assert card.label.startswith("get_current_time · OAuth2 from test-provider-for-mcp-oauth · ok")
     assert "Asia/Shanghai" in at.chat_message[1].markdown[-1].value
+
+
+
+def _type(at: AppTest, prompt: str) -> AppTest:
+    at.chat_input(key="chat_input").set_value(prompt).run(timeout=60)
+    assert not at.exception
+    return at
+
+
+def test_the_gateways_consent_is_the_same_card_and_the_order_call_goes_on_once_approved(runtime, monkeypatch):
+    alice, session = sign_in(runtime, "alice")
+    broker, waits, links = runtime.broker, [], []
+    real_wait = broker.wait_for_consent
+
+    def approve(state: str) -> None:  # the user's other tab: Authorize, the order service's sign-in and Allow
+        cookie = secret_hash(new_secret())
+        consent = broker.authorize_consent(alice, state, cookie)
+        links.append(is_trusted_authorization_url(consent.authorization_url, runtime.target))
+        with Browser() as browser:
+            back = query_of(order_consent(browser, consent.authorization_url, "alice",
+                                          stop_at=runtime.settings.consent_return_url))
+        broker.complete_consent(alice, back["state"], back["session_uri"], cookie)
+
+    def waiting(user: Any, state: str, timeout: float) -> Any:
+        if not waits:
+            waits.append(threading.Thread(target=approve, args=(state,)))
+            waits[0].start()
+        return real_wait(user, state, timeout)
+
+    monkeypatch.setattr(broker, "wait_for_consent", waiting)
+    at = _ask_example(_open(session), view.EXAMPLE_PROMPTS.index("List my orders"))
+    waits[0].join(timeout=30)
+    assert links == [True]  # the gateway's link is the data plane's own page: the card's Authorize button shows
+    assert any("mcp\\-order\\-oauth2: connected" in s.value for s in at.success)  # Markdown-escaped
+    [card] = at.get("status")
+    assert card.label.startswith("listOrders · OAuth2 from mcp-order-oauth2 via the AI Gateway · ok")
+    assert at.chat_message[1].markdown[-1].value == "There are no orders."
+
+
+def test_bobs_delete_is_a_denied_by_policy_card_and_the_answer_says_so(runtime):
+    _, session = sign_in(runtime, "bob")
+    at = _type(_open(session), "delete order 12345678")
+    [card] = at.get("status")
+    assert card.label.startswith("deleteOrder · OAuth2 from mcp-order-oauth2 via the AI Gateway · Denied by policy "
+                                 "(no policy permits it) · ")
+    assert "the AI Gateway's policy denied it" in at.chat_message[1].markdown[-1].value
+    at.run()  # a reload draws the stored card the same way
+    assert "Denied by policy (no policy permits it)" in at.get("status")[0].label
 
 
 # -- a turn outlives the browser session that asked ---------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 from agent.background import TURN_BROKEN, TURN_STOPPED
 from agent.events import (
@@ -44,10 +45,38 @@ def test_tool_cards_name_the_credential_and_never_its_value():
     assert "`sha256:0123456789`" in view.tool_details(done)
 
 
+def test_a_gateway_card_says_the_token_was_injected_and_a_denial_names_the_deciding_policies():
+    started = ToolStarted("c", "listOrders", {}, "oauth2", "mcp-order-oauth2", "AI Gateway")
+    assert view.tool_started_label(started) == "listOrders · OAuth2 from mcp-order-oauth2 via the AI Gateway · running…"
+    allowed = ToolFinished("c", "listOrders", True, "oauth2", "mcp-order-oauth2", 12.0, "[]", "sha256:0123456789",
+                           "AI Gateway")
+    assert view.tool_finished_label(allowed).endswith("via the AI Gateway · ok · 12 ms")
+    details = view.tool_details(allowed)
+    assert "your workload access token `sha256:0123456789`" in details and "the app never held it" in details
+    named = dataclasses.replace(allowed, ok=False, denied_by=("nobody-deletes", "frozen-orders"))
+    assert view.tool_finished_label(named) == ("listOrders · OAuth2 from mcp-order-oauth2 via the AI Gateway · "
+                                               "Denied by policy nobody-deletes, frozen-orders · 12 ms")
+    unnamed = dataclasses.replace(named, denied_by=())
+    assert "· Denied by policy (no policy permits it) ·" in view.tool_finished_label(unnamed)
+    failed = dataclasses.replace(allowed, ok=False)  # not a policy's denial: a plain failure
+    assert view.tool_finished_label(failed).endswith("· failed · 12 ms")
+
+
+def test_a_denial_survives_a_reload_of_the_chat():
+    denied = ToolFinished("c", "deleteOrder", False, "oauth2", "mcp-order-oauth2", 5.0, "denied", "", "AI Gateway",
+                          (), 1.0, 2.0)
+    [bubble] = view.transcript(_entries(json.loads(json.dumps(card_record(denied)))))  # as the database keeps it
+    [card] = bubble.items
+    assert card == denied and card.denied_by == ()  # an empty tuple, not None: denied, by no named policy
+    assert "Denied by policy (no policy permits it)" in view.tool_finished_label(card)
+
+
 def test_notices_skip_the_everyday_mcp_connection():
     assert view.notice_of(McpConnected(("a", "b"), via="vault")) is None
     assert view.notice_of(McpConnected(("a", "b"), via="consent")).level == "info"
     assert view.notice_of(McpUnavailable("refused")).level == "warning"
+    gateway = view.notice_of(McpUnavailable("down", server="AI Gateway's order tools"))
+    assert gateway.text.startswith("AI Gateway's order tools unavailable, answering without it")
     assert "`InvalidApiKey`" in view.notice_of(TurnFailed("InvalidApiKey", "bad")).text
     stopped = view.notice_of(TurnFailed(TURN_STOPPED, "A newer message in this chat stopped this turn."))
     assert stopped.level == "warning" and stopped.text.startswith("A newer message in this chat stopped this turn")

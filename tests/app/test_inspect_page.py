@@ -88,6 +88,23 @@ def test_after_a_chat_turn_the_page_lists_it_and_draws_its_tool_calls_flow(runti
     assert alice.id_token.encode() not in _rendered(at)
 
 
+
+def test_a_denied_order_call_is_drawn_through_the_gateway_to_its_decision(runtime):
+    bob, session = sign_in(runtime, "bob")
+    chat = _open(session, CHAT_PAGE)
+    chat.chat_input(key="chat_input").set_value("delete order 12345678").run(timeout=60)
+    assert not chat.exception
+    at = _open(session)
+    call = next(box for box in at.selectbox if box.label == "Tool call")
+    assert call.options == ["deleteOrder · OAuth2 from mcp-order-oauth2 via the AI Gateway · denied by policy"]
+    graph = _graph(at)
+    assert "AI Gateway\\ntest-order-agent-identity" in graph and "tools/call deleteOrder" in graph
+    assert "Cedar decision\\nno policy permits it\\nDENY · ENFORCE" in graph and "403 AccessDenied" in graph
+    assert "injected token" not in graph  # denied: the gateway fetched no token and called nothing
+    assert runtime.broker.workload_token(bob).fingerprint in graph
+    assert all(secret not in _rendered(at) for secret in _secrets(runtime, bob.key))
+
+
 def test_the_lifetimes_tab_charts_every_credential_with_now_marked(runtime):
     alice, session = sign_in(runtime, "alice")
     _chat(session, 0, 1)

@@ -3,6 +3,7 @@ identity calls recorded (and traced) by the broker, consents given by a scripted
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 
@@ -14,9 +15,10 @@ from identity.broker import ConsentRequired, CredentialBroker
 from identity.broker.activity import Activity, Trace, current_trace, tracing
 from identity.broker.cache import CacheKey
 from tests.agent.conftest import *  # noqa: F403  (its fixtures: agent_world, broker, approver)
-from tests.agent.conftest import AgentWorld, decide, forget_consent, mcp_provider, run, turn
+from tests.agent.conftest import AgentWorld, decide, decide_at_orders, forget_consent, mcp_provider, run, turn
 from tools import credential_needs
 from tools.documents import DINGTALK_SCOPES
+from tools.gateway_tools import ORDER_SCOPES
 from ui import inspect_view as view
 from ui import timeline_view as timeline
 from ui.credentials_view import expiry_text
@@ -25,14 +27,16 @@ from ui.credentials_view import expiry_text
 _DOT_STRING = re.compile(r'"(?:\\.|[^"\\])*"')
 
 
-def _chat_turn(agent_world: AgentWorld, broker: CredentialBroker, prompt: str, on_consent=None) -> view.TurnRecord:
+def _chat_turn(agent_world: AgentWorld, broker: CredentialBroker, prompt: str, on_consent=None,
+               user: str = "alice") -> view.TurnRecord:
     """Run one real turn into a fresh chat store and read it back as the page does."""
     store = ChatStore.in_directory(agent_world.directory / f"inspect-{time.monotonic_ns()}")
-    chat = store.create_chat(agent_world.alice.key)
-    _, futures = run(recorded(store, agent_world.alice.key, chat.id, turn(agent_world, broker, prompt)), on_consent)
+    owner = agent_world.users[user].key
+    chat = store.create_chat(owner)
+    _, futures = run(recorded(store, owner, chat.id, turn(agent_world, broker, prompt, user=user)), on_consent)
     for future in futures:
         future.result()
-    [record] = view.turns_of(store.entries(agent_world.alice.key, chat.id))
+    [record] = view.turns_of(store.entries(owner, chat.id))
     store.close()
     return record
 
@@ -47,12 +51,13 @@ def test_every_identity_call_of_a_turn_is_traced_to_the_turn_and_its_tool_call(a
     [call] = record.tool_calls
     log = list(reversed(broker.log.of(agent_world.alice.key)))  # oldest first
     assert record.turn_id and all(entry.trace.turn_id == record.turn_id for entry in log)
-    start = [e for e in log if not e.trace.tool_call_id]  # the turn's start: is the MCP token held?
+    # The turn's start: the AI Gateway's tools listed with the workload access token, then is the MCP token held?
+    start = [e for e in log if not e.trace.tool_call_id]
     mine = [e for e in log if e.trace.tool_call_id == call.call_id]
     assert start + mine == log and {e.trace.tool for e in mine} == {"weather_search"}
     assert [(e.action, e.outcome) for e in start] == [
-        ("GetWorkloadAccessTokenForJWT", "ok"), ("cache", "cache hit"), ("AssumeRoleForWorkloadIdentity", "ok"),
-        ("GetResourceOAuth2Token", "ok")]
+        ("GetWorkloadAccessTokenForJWT", "ok"), ("cache", "cache hit"), ("cache", "cache hit"),
+        ("AssumeRoleForWorkloadIdentity", "ok"), ("GetResourceOAuth2Token", "ok")]
     assert [(e.action, e.provider, e.outcome) for e in mine] == [
         ("cache", "workload", "cache hit"), ("cache", "sts", "cache hit"),
         ("GetResourceAPIKey", agent_world.settings.api_key_provider_name, "ok")]
@@ -100,6 +105,92 @@ def test_a_consent_is_drawn_with_its_own_steps_and_the_return_routes_calls(agent
         (view.APP, view.IDENTITY, "ok")]
     assert steps[-2].style == view.CACHE and steps[-1].artifact == steps[-2].artifact == call.fingerprint
     assert [(s.action, s.party) for s in steps].count(("GetResourceOAuth2Token", call.provider)) == 2  # asked, got
+
+
+
+# -- a call through the AI Gateway --------------------------------------------------------------------------------
+def _gateway_flow(agent_world: AgentWorld, broker: CredentialBroker, record: view.TurnRecord,
+                  user: str = "alice") -> tuple[view.ToolCallRecord, list[view.FlowStep]]:
+    """The page's drawing of the turn's one call: its activity and the gateway's decisions, as localcloud has them."""
+    [call] = record.tool_calls
+    signed_in = agent_world.users[user]
+    decisions = view.decisions_for(call, agent_world.cloud.gateway_decisions(user=signed_in.subject, tool=call.tool),
+                                   signed_in.subject)
+    return call, view.gateway_flow_steps(record, call, view.call_activity(broker.log.of(signed_in.key), call),
+                                         decisions)
+
+
+def test_an_order_call_is_drawn_through_the_gateway_its_decision_and_the_token_it_injected(agent_world, broker,
+                                                                                          approver):
+    record = _chat_turn(agent_world, broker, "list my orders",
+                        lambda event: approver.submit(decide_at_orders, agent_world, broker, event))
+    call, steps = _gateway_flow(agent_world, broker, record)
+    assert (call.via, call.consents) == ("AI Gateway", (view.ConsentRecord("mcp-order-oauth2", ORDER_SCOPES,
+                                                                           "completed"),))
+    arrows = [(s.source, s.target, s.action) for s in steps[2:]]
+    wat = (view.AGENT, view.AGENT, "cache")  # the token for the ID token, fetched when the turn listed the tools
+    asked = [(view.AGENT, view.GATEWAY, "tools/call listOrders"), (view.GATEWAY, view.GATEWAY, "Cedar decision")]
+    assert arrows == [wat, *asked, (view.GATEWAY, view.IDENTITY, "GetResourceOAuth2Token"),
+                      (view.GATEWAY, view.AGENT, "-32042 URL elicitation"),
+                      (view.IDENTITY, view.USER, "authorization URL → Authorize button"),
+                      (view.USER, view.PROVIDER, "signs in and decides"),
+                      (view.PROVIDER, view.APP, "back through Agent Identity to /callback"),
+                      (view.APP, view.IDENTITY, "CompleteResourceTokenAuth"),
+                      (view.APP, view.IDENTITY, "GetResourceOAuth2Token"), wat, *asked,
+                      (view.GATEWAY, view.IDENTITY, "injected token (GetResourceOAuth2Token)"),
+                      (view.GATEWAY, view.SERVICE, "listOrders")]
+    decision = next(s for s in steps if s.action == "Cedar decision")
+    assert (decision.outcome, decision.party) == ("ALLOW · ENFORCE", "everyone-reads-orders")
+    assert decision.artifact.startswith("policy set orders-")
+    injected = next(s for s in steps if s.action.startswith("injected token"))
+    assert (injected.party, injected.artifact) == ("mcp-order-oauth2", view.NEVER_HELD)
+    assert steps[-1].latency_ms == call.latency_ms and steps[3].artifact == call.fingerprint
+    dot = view.flow_dot(steps, {view.GATEWAY: "test-order-agent-identity"}, view.GATEWAY_LANES)
+    assert "AI Gateway\\ntest-order-agent-identity" in dot
+    assert broker.workload_token(agent_world.alice).value not in dot
+
+
+def test_a_denied_call_stops_at_the_decision_with_its_policies(agent_world, broker):
+    record = _chat_turn(agent_world, broker, "delete order 12345678", user="bob")
+    call, steps = _gateway_flow(agent_world, broker, record, "bob")
+    assert (call.ok, call.denied_by) == (False, ())
+    assert [(s.source, s.target, s.action) for s in steps[-3:]] == [
+        (view.AGENT, view.GATEWAY, "tools/call deleteOrder"), (view.GATEWAY, view.GATEWAY, "Cedar decision"),
+        (view.GATEWAY, view.AGENT, "403 AccessDenied")]
+    assert (steps[-2].outcome, steps[-2].party, steps[-2].style) == ("DENY · ENFORCE", "no policy permits it",
+                                                                     view.FAILURE)
+    assert not any(view.SERVICE in (s.source, s.target) for s in steps)  # nothing reached the order service
+
+
+def _record(at: float, **fields) -> dict:
+    return {"timestamp": at, "user": "u1", "tool": "deleteOrder", "decision": "DENY", "deciding_policies": ["f1"],
+            "policy_set": "orders", "mode": "ENFORCE", "forwarded": False, **fields}
+
+
+def test_decisions_are_found_by_user_tool_and_the_calls_time():
+    call = _call(tool="deleteOrder", via="AI Gateway", started_at=100.0, finished_at=101.0)
+    records = [_record(100.5), _record(100.6, user="u2"), _record(100.7, tool="getOrder"), _record(150.0),
+               _record(99.5, decision="ALLOW", forwarded=True)]
+    assert [(d.at, d.decision) for d in view.decisions_for(call, records, "u1")] == [(99.5, "ALLOW"), (100.5, "DENY")]
+    assert view.decisions_for(dataclasses.replace(call, started_at=0.0), records, "u1") == []  # stored before times
+
+
+def test_without_decision_records_the_card_is_drawn_and_an_injected_fingerprint_is_shown_when_recorded():
+    turn_record = view.TurnRecord("t", "delete order 1")
+    denied = _call(via="AI Gateway", ok=False, denied_by=("f1", "f2"))
+    steps = view.gateway_flow_steps(turn_record, denied, [], [])
+    assert [(s.action, s.party or s.artifact) for s in steps[-2:]] == [("Cedar decision", "f1, f2"),
+                                                                       ("403 AccessDenied", "f1, f2")]
+    allowed = _call(via="AI Gateway", started_at=1.0, finished_at=2.0)
+    drawn = view.gateway_flow_steps(turn_record, allowed, [], [])
+    assert [s.action for s in drawn[2:]] == ["tools/call tool", "injected token (GetResourceOAuth2Token)", "tool"]
+    recorded_fp = view.GatewayDecision.of(_record(1.5, decision="ALLOW", forwarded=True,
+                                                  injected_fingerprint="sha256:abcdef0123"))
+    injected = view.gateway_flow_steps(turn_record, allowed, [], [recorded_fp])[-2]
+    assert injected.artifact == f"sha256:abcdef0123 · {view.NEVER_HELD}"
+    log_only = view.GatewayDecision.of(_record(1.5, mode="LOG_ONLY", forwarded=True))
+    through = view.gateway_flow_steps(turn_record, allowed, [], [log_only])
+    assert through[-3].outcome == "DENY · LOG_ONLY" and through[-1].target == view.SERVICE  # logged, not enforced
 
 
 def test_cache_hits_consents_and_failures_look_different():
