@@ -18,7 +18,7 @@ from typing import Any
 
 from bench.plan import Plan
 from bench.results import Results
-from bench.world import World, approve_consent, authorize_url
+from bench.world import World, approve_consent, authorize_url, order_token
 from identity.broker import ConsentRequired, CredentialBroker
 
 __all__ = ["CHAT", "TimedBroker", "run"]
@@ -120,6 +120,7 @@ def _consent_everything(world: World) -> None:
             world.broker.oauth2_token(world.user, provider, scopes, flow=flow)
         except ConsentRequired as needed:
             approve_consent(world, authorize_url(world, needed.consent.state))
+    order_token(world)  # the order tools' credential, which the gateway injects
 
 
 def _turn(world: World, prompt: str) -> TurnTimes:
@@ -142,7 +143,7 @@ def _turn(world: World, prompt: str) -> TurnTimes:
             used.append(event.tool)
         elif isinstance(event, ConsentNeeded):
             link = authorize_url(world, event.state)
-            threading.Thread(target=approve_consent, args=(world, link), daemon=True).start()
+            threading.Thread(target=approve_consent, args=(world, link, event.provider), daemon=True).start()
         elif isinstance(event, TurnDone):
             times.ok = event.ok
     times.total, times.identity, times.tools = time.perf_counter() - started, broker.seconds, tuple(used)

@@ -21,10 +21,8 @@ import httpx
 from bench.plan import Plan
 from bench.results import Results
 from bench.stats import percentile, ratio
-from bench.world import World, authorize_url
-from identity.broker import ConsentRequired
+from bench.world import World, order_token
 from identity.governance.starter import ORDER_SERVER
-from lab.order_consent import order_consent
 from localcloud.cedar import evaluate, tool_action
 from localcloud.gateway.plugin import GatewayPlugin
 from localcloud.gateway.tools import hosted_servers
@@ -33,23 +31,9 @@ from localcloud.store import open_store
 __all__ = ["GATEWAY", "run"]
 
 GATEWAY = "gateway"
-_SCOPES = ("orders:read", "orders:write")
 _MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 _CALL = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "listOrders", "arguments": {}}}
 _POLICIES = 100
-
-
-def _downstream_token(world: World) -> str:
-    """alice's order-service token, after her consent through the app's own consent flow (the bench, unlike the
-    app, holds it: to call the order service directly)."""
-    provider = world.settings.gateway.order_provider_name
-    try:
-        return world.broker.oauth2_token(world.user, provider, _SCOPES).value
-    except ConsentRequired as needed:
-        landed = order_consent(world.browser, authorize_url(world, needed.consent.state), "alice",
-                               stop_at=world.settings.consent_return_url)
-        world.browser.get(landed)  # the app's return route completes the consent
-    return world.broker.oauth2_token(world.user, provider, _SCOPES).value
 
 
 def _timed(samples: int, call: Callable[[], object]) -> list[float]:
@@ -124,7 +108,7 @@ def _cedar(gateway_arn: str, samples: int) -> tuple[list[float], float]:
 def run(world: World, plan: Plan, results: Results) -> None:
     """Every run of benchmark 9."""
     section = results.section(GATEWAY, "9. The AI Gateway: what it adds to a tool call; Cedar with 100 policies")
-    token = _downstream_token(world)
+    token = order_token(world)
     wat = world.broker.workload_token(world.user).value
     samples = max(20, plan.cached_samples // 50)
     for _ in range(plan.repeat):

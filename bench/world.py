@@ -26,6 +26,7 @@ from identity.cloud import connect
 from identity.settings import Settings, load_settings
 from identity.users import SignedInUser
 from lab.browser import Browser, pkce_pair, query_of
+from lab.order_consent import order_consent
 from tools.services import MCP_SCOPES
 
 __all__ = ["SESSION_COOKIE", "ReturnServer", "World", "approve_consent", "authorize_url", "build_world",
@@ -150,12 +151,30 @@ def authorize_url(world: World, state: str) -> str:
     return authorize_link(world.settings.app_url, state)
 
 
-def approve_consent(world: World, url: str) -> int:
+def approve_consent(world: World, url: str, provider: str = "") -> int:
     """Alice's browser opens `url` (our Authorize link, or the SDK's authorization URL), approves at the provider
-    and lands on the app's return route; that page's status."""
-    page = world.browser.get(url)
-    landed = world.browser.sign_in_and_decide(page, "alice", "demo", "approve", world.settings.consent_return_url)
+    and lands on the app's return route; that page's status. The order service (behind the AI Gateway) has a
+    consent page of its own."""
+    back = world.settings.consent_return_url
+    if provider == world.settings.gateway.order_provider_name:
+        landed = order_consent(world.browser, url, "alice", stop_at=back)
+    else:
+        landed = world.browser.sign_in_and_decide(world.browser.get(url), "alice", "demo", "approve", back)
     return world.browser.get(landed).status_code
+
+
+ORDER_SCOPES = ("orders:read", "orders:write")  # what the gateway's plugin asks for (localcloud.gateway.config)
+
+
+def order_token(world: World) -> str:
+    """alice's order-service token, after her consent through the app's consent flow if she has not given it. The
+    benchmarks hold it to call the order service directly; the app never does (the gateway injects it)."""
+    provider = world.settings.gateway.order_provider_name
+    try:
+        return world.broker.oauth2_token(world.user, provider, ORDER_SCOPES).value
+    except ConsentRequired as needed:
+        approve_consent(world, authorize_url(world, needed.consent.state), provider)
+    return world.broker.oauth2_token(world.user, provider, ORDER_SCOPES).value
 
 
 def ensure_consented(world: World) -> None:

@@ -9,8 +9,8 @@ card's Authorize button, `/consent/authorize`, `/callback` (CompleteResourceToke
 the browser that pressed Authorize) and the waiting turn's wake-up all work as for any other consent. The gateway's
 own link is the one the user opens; no second consent session is started.
 
-Completing a consent makes the broker fetch the token once (its consent desk confirms the vault got it, for every
-consent); `forget_injected` drops that copy, so the app keeps nothing of a credential the gateway injects.
+Completing the consent fetches nothing: the broker leaves a credential the gateway injects in the vault. Should the
+broker ever hold one (the fallback below asks Agent Identity itself), `forget_injected` drops it at once.
 """
 
 from __future__ import annotations

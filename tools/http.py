@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 import httpx
 
+from identity.tls import verified_tls
 from tools.base import ToolContext
 from tools.errors import InvalidArgument, ServiceFailed, ServiceNotConfigured
 
@@ -45,7 +46,8 @@ def _error_text(response: httpx.Response) -> str:
 def request_json(context: ToolContext, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
     """Call a service; its JSON answer, or ToolError with its status and error code/message."""
     try:
-        response = httpx.request(method, url, timeout=context.timeout, trust_env=False, **kwargs)
+        response = httpx.request(method, url, timeout=context.timeout, trust_env=False, verify=verified_tls(),
+                                  **kwargs)
     except httpx.HTTPError as exc:
         raise ServiceFailed(f"the service at {url.split('?')[0]} did not answer ({exc.__class__.__name__})") from None
     if response.status_code >= 400:

@@ -23,6 +23,7 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
+from identity.tls import verified_tls
 from tools.arguments import Grammar, check_argument, mcp_grammar, strings_in
 from tools.base import ArgumentCheck, CredentialSpec, Tool, ToolContext, ToolError
 from tools.errors import ElicitationRequired, InvalidArgument, ServiceFailed
@@ -49,6 +50,7 @@ def run_session(url: str, token: str, use: Callable[[ClientSession], Awaitable[T
 
     async def run() -> T:
         client = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, trust_env=False, timeout=timeout,
+                                    verify=verified_tls(),
                                     event_hooks=dict(hooks or {}))
         caught: list[BaseException] = []
         with anyio.fail_after(timeout):

@@ -275,7 +275,11 @@ class CredentialBroker:
         return self.desk.wait(user, state, timeout)
 
     def _token_after_consent(self, user: SignedInUser, consent: PendingConsent) -> None:
-        """Fetched as soon as a consent completes, so the waiting tool call finds it in the cache."""
+        """Fetched as soon as a consent completes, so the waiting tool call finds it in the cache; except a credential
+        the AI Gateway injects (the order service's): the gateway fetches it from the vault, and the app never holds
+        it, not even to check."""
+        if consent.provider == self.settings.gateway.order_provider_name:
+            return
         self._request_token(user, self._key(user, "oauth2", consent.provider, consent.scopes), "USER_FEDERATION",
                             False, None, consented=True)
 

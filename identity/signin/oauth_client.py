@@ -15,6 +15,8 @@ import httpx
 from httpx_oauth.exceptions import HTTPXOAuthError
 from httpx_oauth.oauth2 import BaseOAuth2, OAuth2ClientAuthMethod, OAuth2RequestError
 
+from identity.tls import verified_tls
+
 __all__ = ["PublicOAuth2Client", "token_error_message"]
 
 TIMEOUT = httpx.Timeout(5.0)
@@ -28,7 +30,7 @@ class PublicOAuth2Client(BaseOAuth2[dict[str, Any]]):
 
     def get_httpx_client(self) -> httpx.AsyncClient:
         # No proxy from the environment (localcloud is on 127.0.0.1) and a bounded wait.
-        return httpx.AsyncClient(trust_env=False, timeout=TIMEOUT, follow_redirects=False)
+        return httpx.AsyncClient(trust_env=False, timeout=TIMEOUT, follow_redirects=False, verify=verified_tls())
 
     def build_request(self, client: httpx.AsyncClient, method: str, url: str, *,
                       auth_method: OAuth2ClientAuthMethod | None = None,

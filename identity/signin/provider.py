@@ -16,6 +16,7 @@ import httpx
 
 from identity.signin.errors import SignInError, UnknownSigningKey
 from identity.signin.id_token import verify_id_token
+from identity.tls import verified_tls
 from identity.users import SignedInUser
 
 __all__ = ["CACHE_SECONDS", "TIMEOUT", "OidcProvider", "ProviderMetadata"]
@@ -102,7 +103,7 @@ class OidcProvider:
             # A client per fetch (they are minutes apart): nothing stays open when the cache is dropped.
             # Never a proxy from the environment: localcloud is on 127.0.0.1, and Alibaba's endpoints are direct.
             with httpx.Client(trust_env=False, timeout=TIMEOUT, transport=self._transport,
-                              follow_redirects=False) as http:
+                              follow_redirects=False, verify=verified_tls()) as http:
                 response = http.get(url, headers={"Accept": "application/json"})
         except httpx.HTTPError as exc:
             raise SignInError(f"The sign-in server's {what} at {url} could not be fetched "

@@ -199,6 +199,9 @@ def test_the_order_services_token_reaches_no_result_chat_message_or_log(agent_wo
         assert token not in place
     cached = CacheKey(owner, broker.workload(), "oauth2", ORDER_PROVIDER, ORDER_SCOPES)
     assert broker.cache.peek(cached) is None
+    # Not even briefly: the app never asked Agent Identity for it (completing the consent fetches nothing).
+    asked = [a for a in broker.log.of(owner) if a.action == "GetResourceOAuth2Token" and a.provider == ORDER_PROVIDER]
+    assert asked == []
 
 
 # -- a gateway that does not answer ----------------------------------------------------------------------------------
