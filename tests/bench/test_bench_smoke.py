@@ -17,7 +17,7 @@ from bench.stats import percentile, summarize
 from identity.cloud import PROXY_VARIABLES
 from tests.conftest import repo_root
 
-SECTIONS = ["calls", "resolution", "consent", "throughput", "startup", "chat", "state", "service"]
+SECTIONS = ["calls", "resolution", "consent", "throughput", "startup", "chat", "state", "service", "gateway"]
 _PROXIES = PROXY_VARIABLES
 
 
@@ -41,7 +41,7 @@ def test_one_table_with_every_benchmark_in_order(quick_run):
     assert [line for line in table.splitlines() if line.startswith("figure")] == [table.splitlines()[0]]
     titles = [s["title"] for s in document["sections"]]
     assert [s["key"] for s in document["sections"]] == SECTIONS
-    assert [title[:2] for title in titles] == ["1.", "2.", "3.", "4.", "5.", "6.", "7.", "8."]
+    assert [title[:2] for title in titles] == ["1.", "2.", "3.", "4.", "5.", "6.", "7.", "8.", "9."]
     positions = [table.index(title) for title in titles]
     assert positions == sorted(positions)
     assert document["table"].strip() == table.strip()
@@ -80,7 +80,7 @@ def test_the_state_benchmark_measures_both_engines_across_processes_and_the_cach
 def test_the_comparisons_are_ratios_measured_in_the_same_run(quick_run):
     _, document = quick_run
     ratios = [f for s in document["sections"] for f in s["figures"] if f["unit"] == "x"]
-    assert {"resolution", "consent", "throughput", "startup", "state", "service"} <= {
+    assert {"resolution", "consent", "throughput", "startup", "state", "service", "gateway"} <= {
         s["key"] for s in document["sections"] if any(f["unit"] == "x" for f in s["figures"])}
     assert all(f["median"] is None or f["median"] > 0 for f in ratios)
 
