@@ -9,11 +9,13 @@ user; a user keeps at most `MAX_ORDERS_PER_USER`.
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from localcloud.orders.errors import Conflict
-from localcloud.orders.models import ListQuery, OrderCreate, new_order
 from localcloud.store import Store
+
+if TYPE_CHECKING:  # pydantic's models load with the first order call, not with localcloud
+    from localcloud.orders.models import ListQuery, OrderCreate
 
 __all__ = ["MAX_ORDERS_PER_USER", "create_order", "delete_order", "get_order", "list_orders"]
 
@@ -27,7 +29,7 @@ def create_order(store: Store, sub: str, request: OrderCreate, now: float) -> di
         if len(store.list(_KIND, sub)) >= MAX_ORDERS_PER_USER:
             raise Conflict(f"Too many orders: a user keeps at most {MAX_ORDERS_PER_USER}; delete some first")
         while True:  # 8 hex digits: a clash is rare, and a retry settles it
-            order = new_order(secrets.token_hex(4), request, now)
+            order = _new_order(secrets.token_hex(4), request, now)
             if store.insert(_KIND, sub, order["id"], order):
                 return order
 
@@ -50,3 +52,9 @@ def get_order(store: Store, sub: str, order_id: str) -> dict[str, Any] | None:
 def delete_order(store: Store, sub: str, order_id: str) -> bool:
     """Delete one of the user's orders; False when they have none with that id."""
     return store.delete(_KIND, sub, order_id)
+
+
+def _new_order(order_id: str, request: OrderCreate, now: float) -> dict[str, Any]:
+    from localcloud.orders.models import new_order
+
+    return new_order(order_id, request, now)

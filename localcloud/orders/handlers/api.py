@@ -14,7 +14,6 @@ from starlette.responses import JSONResponse, Response
 from localcloud.orders import records
 from localcloud.orders.errors import Forbidden, NotFound, Unauthorized
 from localcloud.orders.grants import AccessToken, access_token
-from localcloud.orders.models import parse_order, parse_query
 from localcloud.orders.service import OrderService
 
 __all__ = ["create_order", "delete_order", "get_order", "list_orders"]
@@ -57,6 +56,8 @@ def _not_found(order_id: str) -> NotFound:
 def create_order(service: OrderService, request: Request, body: bytes) -> Response:
     """`POST /orders` → 201 and the new order."""
     token = _caller(service, request, "orders:write")
+    from localcloud.orders.models import parse_order  # pydantic: loaded with the first order call
+
     order = records.create_order(service.store, token.grant.sub, parse_order(body), service.now)
     return JSONResponse(order, status_code=201)
 
@@ -64,6 +65,8 @@ def create_order(service: OrderService, request: Request, body: bytes) -> Respon
 def list_orders(service: OrderService, request: Request, body: bytes) -> Response:
     """`GET /orders?customer_name=&status=` → the user's orders."""
     token = _caller(service, request, "orders:read")
+    from localcloud.orders.models import parse_query
+
     query = parse_query(request.query_params.get("customer_name"), request.query_params.get("status"))
     return JSONResponse(records.list_orders(service.store, token.grant.sub, query))
 
