@@ -135,8 +135,7 @@ def test_an_order_call_is_drawn_through_the_gateway_its_decision_and_the_token_i
                       (view.IDENTITY, view.USER, "authorization URL → Authorize button"),
                       (view.USER, view.PROVIDER, "signs in and decides"),
                       (view.PROVIDER, view.APP, "back through Agent Identity to /callback"),
-                      (view.APP, view.IDENTITY, "CompleteResourceTokenAuth"),
-                      (view.APP, view.IDENTITY, "GetResourceOAuth2Token"), wat, *asked,
+                      (view.APP, view.IDENTITY, "CompleteResourceTokenAuth"), wat, *asked,  # the app fetches nothing
                       (view.GATEWAY, view.IDENTITY, "injected token (GetResourceOAuth2Token)"),
                       (view.GATEWAY, view.SERVICE, "listOrders")]
     decision = next(s for s in steps if s.action == "Cedar decision")
