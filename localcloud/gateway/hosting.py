@@ -13,22 +13,20 @@ ASGI scope.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
-from anyio.abc import TaskGroup, TaskStatus
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from localcloud.gateway.config import MCP_SERVERS_PATH
 from localcloud.gateway.errors import GatewayError, MethodNotAllowed, PayloadTooLarge, UnknownServer
 from localcloud.gateway.plugin import ADMISSION_KEY, Admission, GatewayPlugin
 from localcloud.gateway.tools import SERVER_NAMES, hosted_servers, upstream_base
+from localcloud.mcp_hosting import LazyMcpServers
 from localcloud.request_log import RequestLog
 from localcloud.store import Store
 from localcloud.urls import LocalUrls
@@ -72,37 +70,8 @@ class AIGateway:
 
     def __init__(self, plugin: GatewayPlugin, urls: Callable[[], LocalUrls]) -> None:
         self.plugin, self.urls = plugin, urls
-        self._apps: dict[str, ASGIApp] | None = None
-        self._group: TaskGroup | None = None
-        self._lock: anyio.Lock | None = None
-
-    @asynccontextmanager
-    async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
-        """While localcloud serves: a task group for the session manager, once the server is built."""
-        self._lock = anyio.Lock()
-        async with anyio.create_task_group() as group:
-            self._group = group
-            try:
-                yield
-            finally:
-                self._group, self._apps = None, None
-                group.cancel_scope.cancel()
-
-    async def _built(self, name: str) -> ASGIApp | None:
-        """The MCP server `name` as an ASGI app (its route `/<name>` below the mount), built on first use."""
-        if self._apps is None and self._group is not None and self._lock is not None:
-            async with self._lock:
-                if self._apps is None and self._group is not None:
-                    servers = await anyio.to_thread.run_sync(self._build)
-                    apps: dict[str, ASGIApp] = {}
-                    for server_name, server in servers.items():
-                        # Stateless: every POST stands alone, as the sample's clients expect; host=127.0.0.1 keeps
-                        # the SDK's DNS-rebinding protection (127.0.0.1:*, localhost:*).
-                        apps[server_name] = server.streamable_http_app(
-                            streamable_http_path=f"/{server_name}", stateless_http=True, host="127.0.0.1")
-                        await self._group.start(_run_sessions, server)
-                    self._apps = apps
-        return (self._apps or {}).get(name)
+        self._servers = LazyMcpServers(self._build, lambda name: f"/{name}")
+        self.lifespan = self._servers.lifespan
 
     def _build(self) -> dict[str, Server[Any]]:
         from localcloud.gateway.mcp_app import build_gateway_server
@@ -144,17 +113,11 @@ class AIGateway:
         if admission.reply is not None:
             await JSONResponse(admission.reply, headers={"Cache-Control": "no-store"})(scope, receive, send)
             return
-        app = await self._built(admission.server)
+        app = await self._servers.app(admission.server)
         if app is None:
             await JSONResponse(_UNAVAILABLE, status_code=503)(scope, receive, send)
             return
         await app(_forwarded_scope(scope, admission), _replay(body, receive), send)
-
-
-async def _run_sessions(server: Server[Any], *, task_status: TaskStatus[Any] = anyio.TASK_STATUS_IGNORED) -> None:
-    async with server.session_manager.run():
-        task_status.started()
-        await anyio.sleep_forever()
 
 
 def ai_gateway(store: Store, clock: Callable[[], float], region: str, urls: Callable[[], LocalUrls],

@@ -7,17 +7,13 @@ and starts its session manager in localcloud's own task group, where it runs unt
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import anyio
-import anyio.to_thread
-from anyio.abc import TaskGroup, TaskStatus
-from starlette.applications import Starlette
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
+from localcloud.mcp_hosting import LazyMcpServers
 from localcloud.store import Store
 from localcloud.urls import LocalUrls
 
@@ -30,6 +26,7 @@ MCP_MOUNT = "/mcp/resourcecenter"
 MCP_ENDPOINT_PATH = f"{MCP_MOUNT}/mcp"
 MCP_METADATA_PATH = f"/.well-known/oauth-protected-resource{MCP_ENDPOINT_PATH}"
 
+_NAME = "resourcecenter"
 _UNAVAILABLE = {"error": "temporarily_unavailable", "error_description": "the MCP server runs while localcloud serves"}
 # A stateless server has no session to push messages on, yet the SDK would hold a GET's SSE stream open forever: a
 # hang for the client and a task per request here. The streamable HTTP spec's answer for "no SSE stream" is 405.
@@ -44,34 +41,8 @@ class ResourceCenter:
 
     def __init__(self, store: Store, clock: Callable[[], float], urls: Callable[[], LocalUrls]) -> None:
         self._store, self._clock, self._urls = store, clock, urls
-        self._app: ASGIApp | None = None
-        self._group: TaskGroup | None = None
-        self._lock: anyio.Lock | None = None
-
-    @asynccontextmanager
-    async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
-        """While localcloud serves: a task group for the session manager, once the server is built."""
-        self._lock = anyio.Lock()
-        async with anyio.create_task_group() as group:
-            self._group = group
-            try:
-                yield
-            finally:
-                self._group, self._app = None, None
-                group.cancel_scope.cancel()
-
-    async def _built(self) -> ASGIApp | None:
-        if self._app is not None or self._group is None or self._lock is None:
-            return self._app
-        async with self._lock:
-            if self._app is None and self._group is not None:
-                server = await anyio.to_thread.run_sync(self._build)
-                # Stateless: every request stands alone, as the sample's HttpStatelessClient expects; no sessions
-                # linger. host=127.0.0.1 keeps DNS-rebinding protection (127.0.0.1:*, localhost:*).
-                app = server.streamable_http_app(streamable_http_path="/mcp", stateless_http=True, host="127.0.0.1")
-                await self._group.start(_run_sessions, server)
-                self._app = app
-        return self._app
+        self._servers = LazyMcpServers(lambda: {_NAME: self._build()}, lambda name: "/mcp")
+        self.lifespan = self._servers.lifespan
 
     def _build(self) -> MCPServer:
         from localcloud.resources.mcp_server import build_resource_center
@@ -79,7 +50,7 @@ class ResourceCenter:
         return build_resource_center(self._store, self._clock, self._urls)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        app = await self._built()
+        app = await self._servers.app(_NAME)
         if app is None:
             await JSONResponse(_UNAVAILABLE, status_code=503)(scope, receive, send)
             return
@@ -87,9 +58,3 @@ class ResourceCenter:
             await _NO_SSE_STREAM(scope, receive, send)
             return
         await app(scope, receive, send)
-
-
-async def _run_sessions(server: MCPServer, *, task_status: TaskStatus[Any] = anyio.TASK_STATUS_IGNORED) -> None:
-    async with server.session_manager.run():
-        task_status.started()
-        await anyio.sleep_forever()
