@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 import anyio
 import anyio.to_thread
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.types import Receive, Scope, Send
 
 from identity.broker.paths import CONSENT_PATHS
@@ -35,16 +35,17 @@ class DeferredRoutes:
 
     def __init__(self, build: Callable[[], Sequence[Route]]) -> None:
         self._build = build
-        self._routes: dict[str, Route] | None = None
+        self._routes: Sequence[Route] | None = None
         self._lock = anyio.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._routes is None:
             async with self._lock:
                 if self._routes is None:
-                    built = await anyio.to_thread.run_sync(self._build)
-                    self._routes = {route.path: route for route in built}
-        await self._routes[scope["path"]].handle(scope, receive, send)
+                    self._routes = await anyio.to_thread.run_sync(self._build)
+        # Matched as Starlette matches (a root path, path parameters): only a declared path reaches this app.
+        route = next(route for route in self._routes if route.matches(scope)[0] is not Match.NONE)
+        await route.handle(scope, receive, send)
 
 
 def _deferred(paths: Sequence[str], build: Callable[[], Sequence[Route]]) -> list[BaseRoute]:
