@@ -141,7 +141,7 @@ def _from_env(env: dict[str, str]) -> dict[str, str]:
 
 
 def _local_target(settings: Settings, cloud: localcloud.LocalCloud) -> CloudTarget:
-    urls = cloud.urls
+    urls, env = cloud.urls, cloud.env()
     return CloudTarget(
         mode="local", region=cloud.region, protocol="http", control_endpoint=cloud.endpoint,
         data_endpoint=cloud.endpoint, ims_endpoint=cloud.endpoint, ram_endpoint=cloud.endpoint,
@@ -149,8 +149,8 @@ def _local_target(settings: Settings, cloud: localcloud.LocalCloud) -> CloudTarg
         data_callback_prefix=urls.data_plane_callback_prefix(), access_key_id=cloud.access_key_id,
         access_key_secret=cloud.access_key_secret, dingtalk_client_id=cloud.dingtalk_client_id,
         dingtalk_client_secret=cloud.dingtalk_client_secret, local=cloud,
-        services=_services(settings, _from_env(cloud.env())),
-        gateway=_configured_gateway(settings, _local_gateway(cloud.env())), **_model(settings, cloud.env()))
+        services=_services(settings, _from_env(env)), gateway=_configured_gateway(settings, _local_gateway(env)),
+        **_model(settings, env))
 
 
 class _ModelFields(TypedDict, total=False):
