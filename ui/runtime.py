@@ -158,7 +158,8 @@ def setup_problem() -> str | None:
     """Why the provisioned `.config.json` cannot work with the cloud the app talks to (one line), or None.
 
     Checked with a few calls once per version of the file (Provision and Clear rewrite it, so each is checked
-    again), and kept for the process; a cloud that does not answer is not a verdict, so nothing is kept then."""
+    again), and kept for the process; a cloud that does not answer is not a verdict: nothing is kept, and it is
+    asked again after 30 s."""
     from identity.provision import read_config
     from identity.provision.diagnosis import gather_facts, needs_check
     from identity.provision.diagnosis import setup_problem as problem_of
@@ -166,7 +167,7 @@ def setup_problem() -> str | None:
     core = get_core()
     path = core.settings.config_json
     version = _file_version(path)
-    if version not in _SETUP_CHECKS:
+    if version not in _SETUP_CHECKS and time.monotonic() >= _SETUP_RETRY.get(version, 0.0):
         config = read_config(path)
         if not needs_check(config):
             _SETUP_CHECKS[version] = None
@@ -174,13 +175,17 @@ def setup_problem() -> str | None:
             try:
                 facts = gather_facts(config, core.target, _setup_clients(core))
             except CloudError as exc:
+                # Asked again a little later, not on every page view (each would wait out the clients' timeouts).
+                _SETUP_RETRY[version] = time.monotonic() + _SETUP_RETRY_SECONDS
                 _LOG.warning("The setup could not be checked: %s", exc)
                 return None
             _SETUP_CHECKS[version] = problem_of(config, facts)
-    return _SETUP_CHECKS[version]
+    return _SETUP_CHECKS.get(version)
 
 
 _SETUP_CHECKS: dict[tuple[str, int, int] | None, str | None] = {}
+_SETUP_RETRY: dict[tuple[str, int, int] | None, float] = {}  # when an unanswered check may be tried again
+_SETUP_RETRY_SECONDS = 30.0
 
 
 def _file_version(path: Path) -> tuple[str, int, int] | None:
@@ -212,6 +217,7 @@ def reset_runtime() -> None:
         _RUNTIME.clear()
         _CORE.clear()
         _SETUP_CHECKS.clear()
+        _SETUP_RETRY.clear()
         _settings_once.cache_clear()
 
 
